@@ -1,0 +1,47 @@
+"""The `cohort` command line: argument parsing and printing only; work lives in the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from cohort import RESEARCH_USE_NOTICE, __version__
+from cohort.cli import data
+from cohort.errors import CohortError, InvalidArgument
+
+EXIT_INVALID = 2
+EXIT_ERROR = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cohort",
+        description="Virtual-cohort outcome model for cell-therapy research. "
+        + RESEARCH_USE_NOTICE,
+    )
+    parser.add_argument("--version", action="version", version=f"cohort {__version__}")
+    parser.add_argument(
+        "--home", help="state directory (store and model versions); default $COHORT_HOME "
+        "or ~/.cohort")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data.register(commands)
+    return parser
+
+
+def report(error: CohortError) -> int:
+    """Print a domain error for a person; the exit code says what kind it was."""
+    if isinstance(error, InvalidArgument):
+        print(f"error: {len(error.violations)} problem(s) found", file=sys.stderr)
+        print(data.violation_table(error.violations), file=sys.stderr)
+        return EXIT_INVALID
+    print(f"error ({error.reason}): {error}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except CohortError as error:
+        return report(error)
