@@ -19,7 +19,9 @@ UNITS = ("cells/uL", "copies/ug")
 COSTIM = ("CD28", "4-1BB", "other")
 CELL_SOURCE = ("autologous", "allogeneic", "iPSC")
 CELL_TYPE = ("CAR-T", "CAR-NK")
-DISEASES = ("LBCL", "FL", "MCL", "CLL", "B-ALL", "T-ALL", "T-LBL", "T-NHL", "MM", "HL", "B-NHL", "AML")
+DISEASES = (
+    "LBCL", "FL", "MCL", "CLL", "B-ALL", "T-ALL", "T-LBL", "T-NHL", "MM", "HL", "B-NHL", "AML",
+)
 BEST_RESPONSE = ("CR", "PR", "SD", "PD", "NE")
 FLAG = ("0", "1")
 
@@ -217,7 +219,8 @@ PATIENTS = Table(
         Column("anti_cd52", "int", "anti-CD52 antibody in LD", vocab=FLAG),
         Column("peak", "float", "peak expansion (Cmax)", unit="peak_unit", positive=True),
         Column("peak_unit", "text", "assay unit of peak and auc28", vocab=UNITS),
-        Column("auc28", "float", "AUC day 0-28 (unit x day)", unit="peak_unit x day", positive=True),
+        Column("auc28", "float", "AUC day 0-28 (unit x day)", unit="peak_unit x day",
+               positive=True),
         Column("tmax_days", "float", "time to peak", unit="days", low=0),
         Column("best_response", "text", "best overall response", vocab=BEST_RESPONSE),
         Column("crs_grade", "int", "maximum CRS grade (ASTCT)", low=0, high=4),

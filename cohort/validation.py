@@ -152,9 +152,9 @@ def _key_violations(table: Table, frame: pd.DataFrame, existing: set[Key]) -> li
             continue
         if key in seen:
             where = "already in the snapshot" if key in existing else "repeated in this table"
-            violations.append(Violation(table.key[-1] if len(table.key) == 1 else "/".join(table.key),
-                                        "/".join(map(str, key)), f"must be unique ({where})",
-                                        table.name, position))
+            field = "/".join(table.key)
+            violations.append(Violation(field, "/".join(map(str, key)),
+                                        f"must be unique ({where})", table.name, position))
         seen.add(key)
     return violations
 
