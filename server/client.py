@@ -1,0 +1,123 @@
+"""A small typed client for the cohort service.
+
+    with CohortClient("localhost:50051", token="...") as client:
+        models = client.list_models().models
+
+Errors surface as grpc.RpcError; `error_details` unpacks their google.rpc details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from cohort.v1 import cohort_service_pb2 as pb
+from cohort.v1 import cohort_service_pb2_grpc as pb_grpc
+
+ServingStatus = health_pb2.HealthCheckResponse.ServingStatus
+
+
+@dataclass(frozen=True)
+class ErrorDetails:
+    """What a failed call said: code, message, ErrorInfo reason and field violations."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    field_violations: tuple[tuple[str, str], ...]  # (field path, description)
+    metadata: dict[str, str]
+
+
+def error_details(error: grpc.RpcError) -> ErrorDetails:
+    """Unpack a failed call's google.rpc.Status (empty reason/violations when absent)."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]  # RpcError is a Call
+    reason, metadata, violations = "", {}, []
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations += [(v.field, v.description) for v in bad.field_violations]
+    return ErrorDetails(error.code(), error.details() or "", reason, tuple(violations), metadata)
+
+
+class CohortClient:
+    """One channel to one server. TLS when `root_certificates` is given (PEM bytes; add
+    `private_key` and `certificate_chain` for mTLS); the token is sent as a bearer header."""
+
+    def __init__(self, target: str, token: str | None = None,
+                 root_certificates: bytes | None = None, private_key: bytes | None = None,
+                 certificate_chain: bytes | None = None, timeout_seconds: float = 30.0,
+                 max_message_bytes: int = 16 * 1024 * 1024):
+        options = [("grpc.max_send_message_length", max_message_bytes),
+                   ("grpc.max_receive_message_length", max_message_bytes)]
+        if root_certificates is None and certificate_chain is None:
+            self._channel = grpc.insecure_channel(target, options=options)
+        else:
+            credentials = grpc.ssl_channel_credentials(root_certificates, private_key,
+                                                       certificate_chain)
+            self._channel = grpc.secure_channel(target, credentials, options=options)
+        # plain metadata rather than call credentials: those refuse insecure channels,
+        # and a token on localhost without TLS is a legitimate development setup
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._timeout = timeout_seconds
+        self.stub = pb_grpc.CohortServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def __enter__(self) -> CohortClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def health(self, service: str = "") -> ServingStatus:
+        """SERVING, NOT_SERVING or SERVICE_UNKNOWN (health needs no token)."""
+        request = health_pb2.HealthCheckRequest(service=service)
+        return self._health.Check(request, timeout=self._timeout).status
+
+    def submit_trial_data(self, request_id: str, arms: Iterable[pb.ArmRow] = (),
+                          kinetic_strata: Iterable[pb.KineticStratumRow] = (),
+                          patients: Iterable[pb.PatientRow] = (),
+                          patient_kinetics: Iterable[pb.PatientKineticsRow] = ()
+                          ) -> pb.SubmitTrialDataResponse:
+        request = pb.SubmitTrialDataRequest(
+            request_id=request_id, arms=arms, kinetic_strata=kinetic_strata,
+            patients=patients, patient_kinetics=patient_kinetics)
+        return self.stub.SubmitTrialData(request, timeout=self._timeout,
+                                         metadata=self._metadata)
+
+    def list_models(self, page_size: int = 0, page_token: str = "") -> pb.ListModelsResponse:
+        request = pb.ListModelsRequest(page_size=page_size, page_token=page_token)
+        return self.stub.ListModels(request, timeout=self._timeout, metadata=self._metadata)
+
+    def iter_models(self, page_size: int = 0) -> Iterator[pb.Model]:
+        """Every version, newest first, across pages."""
+        token = ""
+        while True:
+            page = self.list_models(page_size, token)
+            yield from page.models
+            if not (token := page.next_page_token):
+                return
+
+    def get_model(self, version_id: str = "") -> pb.GetModelResponse:
+        """One version; the serving one when `version_id` is empty."""
+        return self.stub.GetModel(pb.GetModelRequest(version_id=version_id),
+                                  timeout=self._timeout, metadata=self._metadata)
+
+    def set_serving_model(self, version_id: str) -> pb.SetServingModelResponse:
+        """Promote or roll back: point the serving alias at `version_id`."""
+        return self.stub.SetServingModel(pb.SetServingModelRequest(version_id=version_id),
+                                         timeout=self._timeout, metadata=self._metadata)

@@ -1,0 +1,136 @@
+"""proto <-> domain conversion: pure functions, no I/O, no domain rules.
+
+Row messages mirror the contract tables field for field (tests/test_proto.py checks it),
+so a submission converts generically: one frame per table, one column per contract
+column, an unset optional scalar becoming None (unknown), never 0. Validation then runs
+exactly as for a CSV upload.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cohort import RESEARCH_USE_NOTICE
+from cohort.contract import TABLES
+from cohort.errors import InvalidArgument, Violation
+from cohort.store import Receipt
+from cohort.v1 import cohort_service_pb2 as pb
+from cohort.versions import FAILED, READY, Version, VersionSummary
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+_PAGE_TOKEN = re.compile(r"v\d{8}T\d{6}Z-[0-9a-f]{8}")  # a version id, as versions.py names them
+_STATUS = {READY: pb.MODEL_STATUS_READY, FAILED: pb.MODEL_STATUS_FAILED,
+           "CORRUPT": pb.MODEL_STATUS_CORRUPT}
+
+
+def _cell(row: Message, field: FieldDescriptor) -> Any:
+    if field.has_presence and not row.HasField(field.name):
+        return None
+    return getattr(row, field.name)
+
+
+def _frame(name: str, rows: Sequence[Message]) -> pd.DataFrame:
+    fields = rows[0].DESCRIPTOR.fields_by_name
+    # object dtype keeps ints as ints and None as None (no float/NaN coercion)
+    return pd.DataFrame({column: pd.Series([_cell(row, fields[column]) for row in rows],
+                                           dtype=object)
+                         for column in TABLES[name].names})
+
+
+def submission_tables(request: pb.SubmitTrialDataRequest) -> dict[str, pd.DataFrame]:
+    """The request's rows as raw frames keyed by table name (tables without rows left out)."""
+    return {name: _frame(name, getattr(request, name))
+            for name in TABLES if len(getattr(request, name))}
+
+
+def timestamp(iso: str) -> Timestamp:
+    """An ISO-8601 UTC time (with Z or +00:00) as a Timestamp."""
+    stamp = Timestamp()
+    stamp.FromDatetime(datetime.fromisoformat(iso))
+    return stamp
+
+
+def submission_response(receipt: Receipt, model_version: str) -> pb.SubmitTrialDataResponse:
+    entry, counts = receipt.entry, receipt.entry.row_counts
+    return pb.SubmitTrialDataResponse(
+        model_version=model_version, research_use_notice=RESEARCH_USE_NOTICE,
+        submission_seq=entry.seq, sha256=entry.sha256, replayed=receipt.replayed,
+        create_time=timestamp(entry.created_at),
+        row_counts=pb.TableRowCounts(
+            arm_count=counts["arms"], kinetic_stratum_count=counts["kinetic_strata"],
+            patient_count=counts["patients"], patient_kinetics_count=counts["patient_kinetics"]))
+
+
+def _number(value: Any) -> float:
+    """JSON null (how the manifest stores NaN) back to NaN."""
+    return math.nan if value is None else float(value)
+
+
+def _code_version(code: Mapping[str, Any]) -> str:
+    commit = code.get("git_commit")
+    return f"{code.get('cohort', '')}+{commit[:12]}" if commit else str(code.get("cohort", ""))
+
+
+def model_message(version: Version, serving: bool) -> pb.Model:
+    """Every field of a verified version. `products`/`diseases` are read from the manifest
+    when the fit recorded them (extra_manifest), else left empty."""
+    m = version.manifest
+    diagnostics, config = m.get("diagnostics") or {}, m.get("fit_config") or {}
+    model = pb.Model(
+        version_id=version.id, status=_STATUS[version.status], serving=serving,
+        create_time=timestamp(m["created_at"]), snapshot_id=m.get("snapshot_hash") or "",
+        diagnostics=pb.Diagnostics(
+            max_rhat=_number(diagnostics.get("max_rhat")),
+            min_ess_bulk=_number(diagnostics.get("min_ess_bulk")),
+            min_ess_tail=_number(diagnostics.get("min_ess_tail")),
+            divergence_count=int(diagnostics.get("divergences") or 0),
+            gate_passed=bool(diagnostics.get("passed"))),
+        known_products=sorted(m.get("products") or ()),
+        known_diseases=sorted(m.get("diseases") or ()),
+        code_version=_code_version(m.get("code_version") or {}), seed=int(m.get("seed") or 0),
+        chain_count=int(config.get("num_chains") or 0),
+        warmup_count=int(config.get("num_warmup") or 0),
+        draw_count=int(config.get("num_samples") or 0))
+    if m.get("snapshot_position") is not None:
+        model.snapshot_position = int(m["snapshot_position"])
+    if (m.get("timings") or {}).get("wall_s") is not None:
+        model.diagnostics.fit_wall_seconds = float(m["timings"]["wall_s"])
+    return model
+
+
+def summary_message(summary: VersionSummary) -> pb.Model:
+    """The basic view ListModels returns."""
+    model = pb.Model(version_id=summary.id, status=_STATUS[summary.status],
+                     serving=summary.serving, snapshot_id=summary.snapshot_hash or "",
+                     diagnostics=pb.Diagnostics(gate_passed=bool(summary.passed_gate)),
+                     problem=summary.problem or "")
+    if summary.created_at:
+        model.create_time.CopyFrom(timestamp(summary.created_at))
+    return model
+
+
+def page(summaries: Sequence[VersionSummary], page_size: int, page_token: str
+         ) -> tuple[list[VersionSummary], str]:
+    """Newest first, after `page_token` (the last id of the previous page: ids sort by
+    creation time, so the page stays right when versions are added meanwhile)."""
+    if page_size < 0:
+        raise InvalidArgument([Violation("page_size", str(page_size), "must be >= 0")])
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    newest = sorted(summaries, key=lambda s: s.id, reverse=True)
+    if page_token:
+        if not _PAGE_TOKEN.fullmatch(page_token):
+            raise InvalidArgument([Violation("page_token", page_token,
+                                             "must be a next_page_token from ListModels")])
+        newest = [s for s in newest if s.id < page_token]
+    chosen = newest[:size]
+    return chosen, chosen[-1].id if len(newest) > size else ""
