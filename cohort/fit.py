@@ -303,10 +303,12 @@ def fit_to_version(
     init_from: str | None = None,
     gate: Gate = DEFAULT_GATE,
     extra_manifest: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, Callable[[Path], Any]] | None = None,
 ) -> tuple[Version, FitResult]:
     """Fit (seeded by `config.seed`), gate, and write a READY or FAILED version.
 
-    `init_from` names a previous version to warm-start from (verified like any load).
+    `init_from` names a previous version to warm-start from (verified like any load);
+    `extra_files` maps more file names to writers (checksummed like the posterior).
     The alias is never moved here: promotion is `versions.set_serving`'s job.
     """
     warm = None
@@ -328,6 +330,7 @@ def fit_to_version(
         "libraries": library_versions(), **(extra_manifest or {}),
     }
     writers = {POSTERIOR: result.idata.to_netcdf,
-               warmstart.FILE: partial(warmstart.save, warm=result.adapted)}
+               warmstart.FILE: partial(warmstart.save, warm=result.adapted),
+               **(extra_files or {})}
     version = write_version(models_dir, writers, fields, datetime.now(UTC))
     return version, result

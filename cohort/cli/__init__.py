@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cohort import RESEARCH_USE_NOTICE, __version__
-from cohort.cli import data
+from cohort.cli import data, models
 from cohort.errors import CohortError, InvalidArgument
 
 EXIT_INVALID = 2
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or ~/.cohort")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.register(commands)
+    models.register(commands)
     return parser
 
 
