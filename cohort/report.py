@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import arviz as az
+import matplotlib
 import numpy as np
 import pandas as pd
+
+matplotlib.use("Agg")  # files only: no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
 
 from cohort.model import FEATURES, DataIndex
 
@@ -39,11 +43,6 @@ def main_effects(idata: az.InferenceData, index: DataIndex) -> pd.DataFrame:
 
 def forest_plot(effects: pd.DataFrame, path: Path | str, title: str) -> Path:
     """Means with 95% intervals, one line per effect, written as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     y = np.arange(len(effects))[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(effects) + 1.2))
     ax.hlines(y, effects["q2.5"], effects["q97.5"], color="tab:blue")
@@ -51,6 +50,24 @@ def forest_plot(effects: pd.DataFrame, path: Path | str, title: str) -> Path:
     ax.axvline(0.0, color="grey", lw=0.8, ls="--")
     ax.set_yticks(y, effects["effect"])
     ax.set_xlabel("effect (E-sd per unit LD feature, or logit per E-sd); 95% interval")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def calibration_plot(summary: pd.DataFrame, path: Path | str, title: str) -> Path:
+    """LOTO coverage of the 50% and 90% predictive intervals per outcome vs nominal."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for level, marker in ((50, "o"), (90, "s")):
+        ax.plot(summary[f"coverage{level}"], summary["outcome"], marker, ls="",
+                label=f"{level}% interval")
+        ax.axvline(level / 100, color="grey", ls="--", lw=0.8)
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("share of held-out counts inside the interval (dashed: nominal)")
+    ax.invert_yaxis()
+    ax.legend(loc="lower left", fontsize=8)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cohort import RESEARCH_USE_NOTICE, __version__
-from cohort.cli import data, models
+from cohort.cli import data, models, validate
 from cohort.errors import CohortError, InvalidArgument
 
 EXIT_INVALID = 2
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.register(commands)
     models.register(commands)
+    validate.register(commands)
     return parser
 
 
