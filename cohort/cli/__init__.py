@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cohort import RESEARCH_USE_NOTICE, __version__
-from cohort.cli import data, models, validate
+from cohort.cli import data, models, predict, validate
 from cohort.errors import CohortError, InvalidArgument
 
 EXIT_INVALID = 2
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.register(commands)
     models.register(commands)
     validate.register(commands)
+    predict.register(commands)
     return parser
 
 
