@@ -18,6 +18,7 @@ from pathlib import Path
 from cohort.bundled import bundled_dataset
 from cohort.contract import TABLES
 from cohort.dataset import Dataset
+from cohort.durable import fsync
 from cohort.errors import Conflict, CorruptArtifact, InvalidArgument
 from cohort.readers import read_tables
 from cohort.store import Store
@@ -62,7 +63,7 @@ class Snapshot:
             try:
                 self._write_files(staging)
                 os.rename(staging, target)
-                _fsync(target.parent)
+                fsync(target.parent)
             except OSError:
                 if not target.exists():  # else a concurrent export won the rename
                     raise
@@ -76,19 +77,10 @@ class Snapshot:
         for name in TABLES:
             path = folder / f"{name}.csv"
             self.dataset.table(name).to_csv(path, index=False)
-            _fsync(path)
+            fsync(path)
         (folder / MANIFEST).write_text(json.dumps(self.manifest(), indent=2) + "\n")
-        _fsync(folder / MANIFEST)
-        _fsync(folder)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or directory entry to disk, so a rename never publishes lost data."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync(folder / MANIFEST)
+        fsync(folder)
 
 
 def _exported_id(directory: Path) -> str | None:

@@ -35,6 +35,7 @@ from typing import Any
 import arviz as az
 
 import cohort
+from cohort.durable import fsync
 from cohort.errors import Conflict, CorruptArtifact, InvalidArgument, NotFound, Violation
 
 MANIFEST = "manifest.json"
@@ -94,15 +95,6 @@ def _canonical(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
-def _fsync(path: Path) -> None:
-    """fsync a file or a directory (a directory fsync makes its entries durable)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def code_version() -> dict[str, str | None]:
     """cohort's version plus the git commit when running from a checkout (else None)."""
     try:
@@ -160,7 +152,7 @@ def write_version(
     try:
         for name, write in writers.items():
             write(temp / name)
-            _fsync(temp / name)
+            fsync(temp / name)
         files = {name: sha256_file(temp / name) for name in sorted(writers)}
         version_id = new_version_id(created_at, files[POSTERIOR])
         manifest = {**fields, "format": FORMAT, "version_id": version_id,
@@ -168,8 +160,8 @@ def write_version(
                     "files": files}
         manifest["manifest_sha256"] = hashlib.sha256(_canonical(manifest)).hexdigest()
         (temp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        _fsync(temp / MANIFEST)
-        _fsync(temp)
+        fsync(temp / MANIFEST)
+        fsync(temp)
         final = models_dir / version_id
         if final.exists():
             raise Conflict(f"version {version_id} already exists")
@@ -177,7 +169,7 @@ def write_version(
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    _fsync(models_dir)
+    fsync(models_dir)
     return Version(version_id, final, manifest)
 
 
@@ -269,7 +261,7 @@ def set_serving(models_dir: Path, version_id: str) -> Version:
         f.flush()
         os.fsync(f.fileno())
     os.replace(temp, models_dir / SERVING)
-    _fsync(models_dir)
+    fsync(models_dir)
     return version
 
 
