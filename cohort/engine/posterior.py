@@ -24,14 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro import handlers
 
-from cohort.model import COMBOS, DataIndex, ModelData, Priors, sample_params
-from cohort.model.data import attribute_design
+from cohort.model import DataIndex, ModelData, Priors, sample_params
+from cohort.model.data import GVHD_ELIGIBLE
 from cohort.model.model import DEFAULT_PRIORS, cell_loglik
 
 Array = jax.Array
-# Allogeneic / iPSC CAR-T products can cause GvHD; autologous and NK cannot (the rule of
-# cohort.model.data._arm_rows, which does not export it per combination).
-GVHD_ELIGIBLE = np.array([c[1] == "CAR-T" and c[0] != "autologous" for c in COMBOS])
 PEAK = 0  # kinetic measure index of the peak in kin_a / kin_b / kin_s
 
 
@@ -83,26 +80,6 @@ def _replay(data: ModelData, priors: Priors, draw: dict[str, Array]) -> tuple:
     return params, jax.nn.log_softmax(logits, axis=-1)
 
 
-def _product_target(index: DataIndex, design_row: np.ndarray) -> str:
-    """Target string of a product from its attribute-design row (target shares)."""
-    shares = design_row[-(len(index.targets) - 1):]
-    parts = [t for t, s in zip(index.targets[1:], shares, strict=True) if s > 0]
-    if shares.sum() < 1.0 - 1e-9:
-        parts.insert(0, index.targets[0])
-    return "/".join(parts)
-
-
-def _targets(data: ModelData) -> tuple[str, ...]:
-    first = np.unique(data.rows.product, return_index=True)[1]
-    targets = tuple(_product_target(data.index, data.rows.attr[i]) for i in first)
-    for i, target in zip(first, targets, strict=True):  # the inversion must be exact
-        combo = COMBOS[data.rows.cell[i] % len(COMBOS)]
-        if not np.allclose(attribute_design(combo, target, data.index.targets),
-                           data.rows.attr[i]):
-            raise ValueError(f"cannot recover the target of a product from {data.rows.attr[i]}")
-    return targets
-
-
 def load_posterior(data: ModelData, idata: az.InferenceData, dtype: str = "float64",
                    priors: Priors = DEFAULT_PRIORS,
                    batch_size: int = 128) -> tuple[PosteriorDraws, Catalogue]:
@@ -125,6 +102,6 @@ def load_posterior(data: ModelData, idata: az.InferenceData, dtype: str = "float
         peak_s=cast(params.kin_s[:, PEAK]), log_combo_prior=cast(params.log_combo_prior),
         combo_logpost=cast(combo_logpost), nodes=cast(data.nodes),
         log_weights=cast(data.log_weights), gvhd_eligible=jnp.asarray(GVHD_ELIGIBLE))
-    catalogue = Catalogue(data.index, np.asarray(data.compatible), _targets(data),
+    catalogue = Catalogue(data.index, np.asarray(data.compatible), data.index.product_targets,
                           int(draws.alpha.shape[0]))
     return draws, catalogue

@@ -33,6 +33,9 @@ MEASURES = ("peak", "auc28")
 ORDINAL_COUNTS = (("n_orr", "n_cr"), ("n_crs_any", "n_crs_g3"), ("n_icans_any", "n_icans_g3"))
 BINARY_COUNTS = ("n_neut_g3", "n_gvhd_any")
 RESPONSE_GROUPS = ("responder", "non-responder")
+# GvHD needs donor T cells: allogeneic or iPSC CAR-T; structurally zero otherwise.
+GVHD_ELIGIBLE = np.array([cell_type == "CAR-T" and source != "autologous"
+                          for source, cell_type, _ in COMBOS])
 
 
 class DataIndex(NamedTuple):
@@ -45,6 +48,7 @@ class DataIndex(NamedTuple):
     targets: tuple[str, ...]
     attr_columns: tuple[str, ...]
     patients: tuple[str, ...]
+    product_targets: tuple[str, ...] = ()  # target of each product, e.g. "CD19/CD22"
     outcomes: tuple[str, ...] = OUTCOMES
     units: tuple[str, ...] = UNITS
     combos: tuple[tuple[str, ...], ...] = COMBOS
@@ -189,7 +193,7 @@ def _arm_rows(arms: pd.DataFrame, index: DataIndex, attrs: pd.DataFrame,
     targets = attrs["target"].to_numpy()
     attr = np.array([attribute_design(COMBOS[c], targets[product[a]], index.targets)
                      for a, c in zip(arm, combo, strict=True)]).reshape(len(arm), -1)
-    gvhd = np.array([COMBOS[c][1] == "CAR-T" and COMBOS[c][0] != "autologous" for c in combo])
+    gvhd = GVHD_ELIGIBLE[combo]
     return ArmRows(
         arm=arm, product=product[arm], cell=product[arm] * len(COMBOS) + combo,
         disease=_codes(arms["disease"], index.diseases)[arm],
@@ -277,6 +281,7 @@ def build_model_data(arms: pd.DataFrame, kinetic_strata: pd.DataFrame | None = N
         if kinetic_strata is None else kinetic_strata.reset_index(drop=True)
     index = _index(arms, patients)
     attrs = _product_attributes(arms, index.products)
+    index = index._replace(product_targets=tuple(str(t) for t in attrs["target"]))
     compatible = _compatibility(attrs)
     superseded = arms["arm_id"].isin(set(patients["arm_id"])).to_numpy()
     rows = _arm_rows(arms, index, attrs, compatible, superseded)
