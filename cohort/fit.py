@@ -62,6 +62,23 @@ class FitConfig:
     x64: bool | None = None  # None: float64 on CPU (DESIGN §4), JAX's default elsewhere
 
 
+def check_config(config: FitConfig) -> FitConfig:
+    """The config if usable, else InvalidArgument naming every bad field and its range."""
+    bounds = {"num_chains": 1, "num_warmup": 1, "num_samples": 1, "chunk_size": 1,
+              "warm_start_warmup": 1, "max_tree_depth": 1, "seed": 0}
+    problems = [Violation(name, str(getattr(config, name)), f"must be an integer >= {low}")
+                for name, low in bounds.items() if getattr(config, name) < low]
+    if not 0.0 < config.target_accept_prob < 1.0:
+        problems.append(Violation("target_accept_prob", str(config.target_accept_prob),
+                                  "must be strictly between 0 and 1"))
+    if config.chain_method not in CHAIN_METHODS:
+        problems.append(Violation("chain_method", config.chain_method,
+                                  f"must be one of {{{', '.join(CHAIN_METHODS)}}}"))
+    if problems:
+        raise InvalidArgument(problems)
+    return config
+
+
 class Progress(NamedTuple):
     phase: str  # "warmup" or "sampling"
     iteration: int  # iterations done in this phase
@@ -269,6 +286,7 @@ def fit_model(
     gate: Gate = DEFAULT_GATE,
 ) -> FitResult:
     """Run NUTS on `model(**model_kwargs)` and gate the result; nothing touches the disk."""
+    check_config(config)
     wall = time.perf_counter()
     device = device_description()
     _set_precision(config, device["platform"])

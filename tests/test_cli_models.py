@@ -52,3 +52,13 @@ def test_a_version_is_self_contained(fitted_home: tuple[Home, Version]) -> None:
     assert len(snapshot["arms"]) == 39
     assert version.manifest["snapshot_hash"] == version.manifest["files"][SNAPSHOT_FILE]
     assert len(fitted.data.index.products) == len(version.manifest["products"])
+
+
+def test_bad_fit_settings_are_named_and_nothing_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    home = tmp_path / "home"
+    code = main(["--home", str(home), "fit", "--chains", "0", "--samples", "-5"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "num_chains" in err and "num_samples" in err and "Traceback" not in err
+    assert not (home / "models").exists() or not any((home / "models").iterdir())

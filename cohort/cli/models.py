@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cohort.fit import FitConfig, Progress
+from cohort.fit import FitConfig, Progress, check_config
 from cohort.home import Home
 from cohort.report import forest_plot, main_effects
 from cohort.versions import list_versions, set_serving
@@ -32,11 +32,11 @@ class ProgressPrinter:
 
 
 def run_fit(args: argparse.Namespace) -> int:
+    config = check_config(FitConfig(num_chains=args.chains, num_warmup=args.warmup,
+                                    num_samples=args.samples, seed=args.seed,
+                                    warm_start_warmup=args.warm_start_warmup))
     home = Home.resolve(args.home)
     snapshot = current_snapshot(home, args.position)
-    config = FitConfig(num_chains=args.chains, num_warmup=args.warmup,
-                       num_samples=args.samples, seed=args.seed,
-                       warm_start_warmup=args.warm_start_warmup)
     rows = ", ".join(f"{k} {v}" for k, v in snapshot.row_counts().items() if v)
     print(f"fitting snapshot {snapshot.short_id} ({rows}): {config.num_chains} chains × "
           f"{config.num_warmup} warm-up + {config.num_samples} draws", file=sys.stderr)

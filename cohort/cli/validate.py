@@ -10,7 +10,7 @@ import jax
 import pandas as pd
 
 from cohort.diagnostics import Gate
-from cohort.fit import FitConfig
+from cohort.fit import FitConfig, check_config
 from cohort.home import Home
 from cohort.loto import reportable_trials, run_loto, summarise
 from cohort.report import calibration_plot
@@ -20,8 +20,8 @@ from cohort.workflow import current_snapshot
 def run_validate(args: argparse.Namespace) -> int:
     snapshot = current_snapshot(Home.resolve(args.home), args.position)
     trials = args.trials.split(",") if args.trials else reportable_trials(snapshot.dataset)
-    config = FitConfig(num_chains=args.chains, num_warmup=args.warmup,
-                       num_samples=args.samples, seed=args.seed)
+    config = check_config(FitConfig(num_chains=args.chains, num_warmup=args.warmup,
+                                    num_samples=args.samples, seed=args.seed))
     print(f"leave-one-trial-out on snapshot {snapshot.short_id}: {len(trials)} refits of "
           f"{config.num_chains} chains × {config.num_warmup} + {config.num_samples}",
           file=sys.stderr)
