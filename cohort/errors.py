@@ -74,3 +74,15 @@ class CorruptArtifact(CohortError):
     """Stored state failed an integrity check (checksum mismatch, incomplete version)."""
 
     reason = "CORRUPT_ARTIFACT"
+
+
+class GateFailed(CohortError):
+    """A fit finished but failed the diagnostics gate: its version is FAILED, never served."""
+
+    reason = "GATE_FAILED"
+
+
+class Interrupted(CohortError):
+    """Long-running work stopped before it finished (shutdown, or its process died)."""
+
+    reason = "INTERRUPTED"

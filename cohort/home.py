@@ -26,3 +26,7 @@ class Home:
     @property
     def models_dir(self) -> Path:
         return self.root / "models"
+
+    @property
+    def operations_dir(self) -> Path:
+        return self.root / "operations"

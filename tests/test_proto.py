@@ -67,6 +67,6 @@ def test_optional_where_unknown_differs_from_zero() -> None:
 
 
 def test_domain_package_never_imports_grpc() -> None:
-    code = ("import sys, cohort.store, cohort.snapshot, cohort.versions, cohort.validation; "
-            "sys.exit('grpc' in sys.modules)")
+    code = ("import sys, cohort.store, cohort.snapshot, cohort.versions, cohort.validation, "
+            "cohort.refit; sys.exit('grpc' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
