@@ -22,6 +22,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from cohort.refit import RefitWorker
 from cohort.v1 import cohort_service_pb2_grpc as pb_grpc
 from server.interceptors import AuthInterceptor, LoggingInterceptor
 from server.servicer import SERVICE, CohortServicer
@@ -52,10 +53,11 @@ def _credentials(tls: Tls) -> grpc.ServerCredentials:
         require_client_auth=client_ca is not None)
 
 
-def create_server(settings: Settings, health_servicer: health.HealthServicer | None = None
-                  ) -> tuple[grpc.Server, int]:
+def create_server(settings: Settings, health_servicer: health.HealthServicer | None = None,
+                  refits: RefitWorker | None = None) -> tuple[grpc.Server, int]:
     """An unstarted server bound to `settings.address` (port 0 picks a free port) and the
-    port it got. Pass `health_servicer` (from `new_health`) to flip it to SERVING later."""
+    port it got. Pass `health_servicer` (from `new_health`) to flip it to SERVING later, and
+    `refits` to choose the refit defaults (else production ones: FitConfig(), the gate)."""
     limits = settings.limits
     interceptors: list[grpc.ServerInterceptor] = [LoggingInterceptor()]
     if settings.auth_enabled:
@@ -68,7 +70,7 @@ def create_server(settings: Settings, health_servicer: health.HealthServicer | N
         options=[("grpc.max_receive_message_length", limits.max_message_bytes),
                  ("grpc.max_send_message_length", limits.max_message_bytes)],
         maximum_concurrent_rpcs=limits.max_concurrent_rpcs)
-    pb_grpc.add_CohortServiceServicer_to_server(CohortServicer(settings.home), server)
+    pb_grpc.add_CohortServiceServicer_to_server(CohortServicer(settings.home, refits), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer or new_health(), server)
     reflection.enable_server_reflection(
         (SERVICE.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -84,7 +86,8 @@ def serve(settings: Settings, warm: Callable[[], None] | None = None) -> None:
     SERVING only after it returns. On a signal health turns NOT_SERVING first (so load
     balancers stop routing), then in-flight calls get `grace_seconds` to finish."""
     health_servicer = new_health()
-    server, port = create_server(settings, health_servicer)
+    refits = RefitWorker(settings.home)
+    server, port = create_server(settings, health_servicer, refits)
     server.start()
     _LOG.info("listening on port %d (tls=%s, auth=%s)", port, settings.tls is not None,
               settings.auth_enabled)
@@ -97,3 +100,4 @@ def serve(settings: Settings, warm: Callable[[], None] | None = None) -> None:
     stop.wait()
     set_serving(health_servicer, False)
     server.stop(settings.grace_seconds).wait()
+    refits.close(settings.grace_seconds)  # a running refit ends FAILED (interrupted)

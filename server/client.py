@@ -121,3 +121,29 @@ class CohortClient:
         """Promote or roll back: point the serving alias at `version_id`."""
         return self.stub.SetServingModel(pb.SetServingModelRequest(version_id=version_id),
                                          timeout=self._timeout, metadata=self._metadata)
+
+    def start_refit(self, request_id: str = "", *, ledger_position: int | None = None,
+                    warm_start: bool | None = None, seed: int | None = None,
+                    chain_count: int = 0, warmup_count: int = 0, draw_count: int = 0,
+                    promote: bool | None = None) -> pb.StartRefitResponse:
+        """Start a refit, or join the running one / the one `request_id` started; returns
+        at once. None and 0 leave the server's defaults (latest data, warm start, promote
+        a version that passes the gate)."""
+        request = pb.StartRefitRequest(request_id=request_id, chain_count=chain_count,
+                                       warmup_count=warmup_count, draw_count=draw_count)
+        for name, value in (("ledger_position", ledger_position), ("warm_start", warm_start),
+                            ("seed", seed), ("promote", promote)):
+            if value is not None:
+                setattr(request, name, value)
+        return self.stub.StartRefit(request, timeout=self._timeout, metadata=self._metadata)
+
+    def get_operation(self, operation_id: str) -> pb.GetOperationResponse:
+        return self.stub.GetOperation(pb.GetOperationRequest(operation_id=operation_id),
+                                      timeout=self._timeout, metadata=self._metadata)
+
+    def watch_operation(self, operation_id: str, timeout_seconds: float | None = None
+                        ) -> Iterator[pb.WatchOperationResponse]:
+        """The operation's state now and after every change, until done. A refit takes
+        minutes, so there is no deadline unless `timeout_seconds` sets one."""
+        return self.stub.WatchOperation(pb.WatchOperationRequest(operation_id=operation_id),
+                                        timeout=timeout_seconds, metadata=self._metadata)

@@ -22,15 +22,19 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from cohort import RESEARCH_USE_NOTICE
 from cohort.contract import TABLES
 from cohort.errors import InvalidArgument, Violation
+from cohort.operations import Operation, Phase
+from cohort.refit import RefitRequest
 from cohort.store import Receipt
 from cohort.v1 import cohort_service_pb2 as pb
 from cohort.versions import FAILED, READY, Version, VersionSummary
+from server.errors import operation_error
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 _PAGE_TOKEN = re.compile(r"v\d{8}T\d{6}Z-[0-9a-f]{8}")  # a version id, as versions.py names them
 _STATUS = {READY: pb.MODEL_STATUS_READY, FAILED: pb.MODEL_STATUS_FAILED,
            "CORRUPT": pb.MODEL_STATUS_CORRUPT}
+_PHASE = {phase: pb.OperationPhase.Value(f"OPERATION_PHASE_{phase.name}") for phase in Phase}
 
 
 def _cell(row: Message, field: FieldDescriptor) -> Any:
@@ -81,20 +85,30 @@ def _code_version(code: Mapping[str, Any]) -> str:
     return f"{code.get('cohort', '')}+{commit[:12]}" if commit else str(code.get("cohort", ""))
 
 
+def diagnostics_message(diagnostics: Mapping[str, Any], wall_seconds: float | None
+                        ) -> pb.Diagnostics:
+    """Diagnostics in their JSON form (a manifest's, or Diagnostics.to_dict())."""
+    message = pb.Diagnostics(
+        max_rhat=_number(diagnostics.get("max_rhat")),
+        min_ess_bulk=_number(diagnostics.get("min_ess_bulk")),
+        min_ess_tail=_number(diagnostics.get("min_ess_tail")),
+        divergence_count=int(diagnostics.get("divergences") or 0),
+        gate_passed=bool(diagnostics.get("passed")))
+    if wall_seconds is not None:
+        message.fit_wall_seconds = wall_seconds
+    return message
+
+
 def model_message(version: Version, serving: bool) -> pb.Model:
     """Every field of a verified version. `products`/`diseases` are read from the manifest
     when the fit recorded them (extra_manifest), else left empty."""
     m = version.manifest
-    diagnostics, config = m.get("diagnostics") or {}, m.get("fit_config") or {}
+    config = m.get("fit_config") or {}
     model = pb.Model(
         version_id=version.id, status=_STATUS[version.status], serving=serving,
         create_time=timestamp(m["created_at"]), snapshot_id=m.get("snapshot_hash") or "",
-        diagnostics=pb.Diagnostics(
-            max_rhat=_number(diagnostics.get("max_rhat")),
-            min_ess_bulk=_number(diagnostics.get("min_ess_bulk")),
-            min_ess_tail=_number(diagnostics.get("min_ess_tail")),
-            divergence_count=int(diagnostics.get("divergences") or 0),
-            gate_passed=bool(diagnostics.get("passed"))),
+        diagnostics=diagnostics_message(m.get("diagnostics") or {},
+                                        (m.get("timings") or {}).get("wall_s")),
         known_products=sorted(m.get("products") or ()),
         known_diseases=sorted(m.get("diseases") or ()),
         code_version=_code_version(m.get("code_version") or {}), seed=int(m.get("seed") or 0),
@@ -103,8 +117,6 @@ def model_message(version: Version, serving: bool) -> pb.Model:
         draw_count=int(config.get("num_samples") or 0))
     if m.get("snapshot_position") is not None:
         model.snapshot_position = int(m["snapshot_position"])
-    if (m.get("timings") or {}).get("wall_s") is not None:
-        model.diagnostics.fit_wall_seconds = float(m["timings"]["wall_s"])
     return model
 
 
@@ -134,3 +146,32 @@ def page(summaries: Sequence[VersionSummary], page_size: int, page_token: str
         newest = [s for s in newest if s.id < page_token]
     chosen = newest[:size]
     return chosen, chosen[-1].id if len(newest) > size else ""
+
+
+def refit_request(request: pb.StartRefitRequest) -> RefitRequest:
+    """Unset optionals become the domain's defaults (latest position, warm, promote)."""
+    def present(name: str) -> Any:
+        return getattr(request, name) if request.HasField(name) else None
+
+    return RefitRequest(
+        request_id=request.request_id, ledger_position=present("ledger_position"),
+        warm_start=present("warm_start") is not False, seed=present("seed"),
+        chain_count=request.chain_count, warmup_count=request.warmup_count,
+        draw_count=request.draw_count, promote=present("promote") is not False)
+
+
+def operation_message(operation: Operation) -> pb.Operation:
+    message = pb.Operation(
+        operation_id=operation.id, phase=_PHASE[operation.phase], done=operation.done,
+        iteration=operation.iteration, total_iteration_count=operation.total,
+        result_version_id=operation.version_id, promoted=operation.promoted,
+        create_time=timestamp(operation.created_at), update_time=timestamp(operation.updated_at),
+        snapshot_id=operation.snapshot_id)
+    if operation.eta_seconds is not None:
+        message.eta_seconds = operation.eta_seconds
+    if operation.diagnostics is not None:
+        message.diagnostics.CopyFrom(diagnostics_message(operation.diagnostics.to_dict(),
+                                                         operation.fit_wall_seconds))
+    if operation.error is not None:
+        message.error.CopyFrom(operation_error(operation.error))
+    return message

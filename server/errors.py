@@ -11,6 +11,11 @@ Code choices:
 - CorruptArtifact -> DATA_LOSS: stored state failed an integrity check. Its message names
   server paths, so the client gets a generic one and the log gets the detail.
 - NotReady -> UNAVAILABLE: retryable once a model is loaded and warmed.
+- GateFailed -> FAILED_PRECONDITION: the fit ran, its draws did not converge; retrying the
+  same refit does not help, changing its settings or data may.
+- Interrupted -> ABORTED: the refit's process stopped; starting it again is the fix.
+
+A failed operation carries the same mapping in its `error` (`operation_error`).
 """
 
 from __future__ import annotations
@@ -30,11 +35,14 @@ from cohort.errors import (
     CohortError,
     Conflict,
     CorruptArtifact,
+    GateFailed,
+    Interrupted,
     InvalidArgument,
     NotFound,
     NotReady,
     Violation,
 )
+from cohort.operations import Problem
 
 DOMAIN = "cohort"
 # Details travel in trailers: clients refuse metadata over 16 KiB (and, at random, some
@@ -49,6 +57,8 @@ _CODES: tuple[tuple[type[CohortError], grpc.StatusCode], ...] = (
     (NotReady, grpc.StatusCode.UNAVAILABLE),
     (Conflict, grpc.StatusCode.ALREADY_EXISTS),
     (CorruptArtifact, grpc.StatusCode.DATA_LOSS),
+    (GateFailed, grpc.StatusCode.FAILED_PRECONDITION),
+    (Interrupted, grpc.StatusCode.ABORTED),
 )
 _GENERIC = {
     grpc.StatusCode.DATA_LOSS: "stored state failed an integrity check; see the server log",
@@ -65,14 +75,27 @@ def field_path(violation: Violation) -> str:
     return violation.location
 
 
-def status(code: grpc.StatusCode, message: str, reason: str,
-           metadata: dict[str, str] | None = None, *details: Any) -> grpc.Status:
-    """A grpc.Status carrying ErrorInfo(reason, domain="cohort") and any extra details."""
+def status_proto(code: grpc.StatusCode, message: str, reason: str,
+                 metadata: dict[str, str] | None = None, *details: Any) -> status_pb2.Status:
+    """A google.rpc.Status carrying ErrorInfo(reason, domain="cohort") and any extra details."""
     proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
     for detail in (error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN,
                                                metadata=metadata or {}), *details):
         proto.details.add().Pack(detail)
-    return rpc_status.to_status(proto)
+    return proto
+
+
+def status(code: grpc.StatusCode, message: str, reason: str,
+           metadata: dict[str, str] | None = None, *details: Any) -> grpc.Status:
+    """`status_proto` as a grpc.Status, ready for context.abort_with_status."""
+    return rpc_status.to_status(status_proto(code, message, reason, metadata, *details))
+
+
+def operation_error(problem: Problem) -> status_pb2.Status:
+    """A failed operation's recorded problem, coded like the error it was raised as."""
+    code = next((c for kind, c in _CODES if kind.reason == problem.reason),
+                grpc.StatusCode.INTERNAL)
+    return status_proto(code, _GENERIC.get(code, problem.message), problem.reason)
 
 
 def _describe(violation: Violation) -> str:

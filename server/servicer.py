@@ -1,17 +1,20 @@
 """The cohort service: thin methods that convert, call the domain and convert back.
 
-PredictCohort, CompareCohorts, StreamVirtualPatients, StartRefit, GetOperation and
-WatchOperation are inherited from the generated base class and answer UNIMPLEMENTED until
-the predictive engine and the refit worker exist. Errors are mapped by `guard_servicer`.
+PredictCohort, CompareCohorts and StreamVirtualPatients are inherited from the generated
+base class and answer UNIMPLEMENTED until the predictive engine exists. Refits run in the
+domain's RefitWorker (cohort/refit.py). Errors are mapped by `guard_servicer`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import grpc
 
 from cohort import RESEARCH_USE_NOTICE, versions
 from cohort.errors import InvalidArgument, NotFound, Violation
 from cohort.home import Home
+from cohort.refit import RefitWorker
 from cohort.store import Store
 from cohort.v1 import cohort_service_pb2 as pb
 from cohort.v1 import cohort_service_pb2_grpc as pb_grpc
@@ -23,8 +26,10 @@ SERVICE = pb.DESCRIPTOR.services_by_name["CohortService"]
 
 @guard_servicer(SERVICE)
 class CohortServicer(pb_grpc.CohortServiceServicer):
-    def __init__(self, home: Home):
+    def __init__(self, home: Home, refits: RefitWorker | None = None):
         self._home = home
+        # production refit defaults unless the application chose others
+        self._refits = refits or RefitWorker(home)
 
     def _serving(self) -> str:
         """The version the serving alias names; empty before the first promotion."""
@@ -67,3 +72,27 @@ class CohortServicer(pb_grpc.CohortServiceServicer):
         return pb.SetServingModelResponse(
             model_version=version.id, research_use_notice=RESEARCH_USE_NOTICE,
             model=convert.model_message(version, serving=True), previous_version_id=previous)
+
+    def StartRefit(self, request: pb.StartRefitRequest,
+                   context: grpc.ServicerContext) -> pb.StartRefitResponse:
+        serving = self._serving()
+        operation = self._refits.start(convert.refit_request(request))
+        return pb.StartRefitResponse(model_version=serving, research_use_notice=RESEARCH_USE_NOTICE,
+                                     operation=convert.operation_message(operation))
+
+    def GetOperation(self, request: pb.GetOperationRequest,
+                     context: grpc.ServicerContext) -> pb.GetOperationResponse:
+        operation = self._refits.get(request.operation_id)
+        return pb.GetOperationResponse(
+            model_version=self._serving(), research_use_notice=RESEARCH_USE_NOTICE,
+            operation=convert.operation_message(operation))
+
+    def WatchOperation(self, request: pb.WatchOperationRequest,
+                       context: grpc.ServicerContext) -> Iterator[pb.WatchOperationResponse]:
+        # a cancelled call or a passed deadline wakes the watch, which then sees is_active()
+        # false and ends: no thread stays parked on an abandoned stream
+        context.add_callback(self._refits.wake)
+        for operation in self._refits.watch(request.operation_id, context.is_active):
+            yield pb.WatchOperationResponse(
+                model_version=self._serving(), research_use_notice=RESEARCH_USE_NOTICE,
+                operation=convert.operation_message(operation))

@@ -13,6 +13,7 @@ import grpc
 
 from cohort import versions
 from cohort.home import Home
+from cohort.refit import RefitWorker
 from cohort.v1 import cohort_service_pb2 as pb
 from server.app import create_server
 from server.client import CohortClient, ErrorDetails, error_details
@@ -24,9 +25,10 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def serving(settings: Settings, health: Any = None) -> Iterator[int]:
+def serving(settings: Settings, health: Any = None, refits: RefitWorker | None = None
+            ) -> Iterator[int]:
     """A started server for the duration of the block; yields its port."""
-    server, port = create_server(settings, health)
+    server, port = create_server(settings, health, refits)
     server.start()
     try:
         yield port

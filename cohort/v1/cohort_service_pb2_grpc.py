@@ -142,6 +142,8 @@ class CohortServiceServicer:
 
     def StartRefit(self, request, context):
         """Starts (or joins, for a repeated request id) a refit; returns its operation at once.
+        One refit at a time: while one runs, every request joins it. ALREADY_EXISTS when
+        another server process on the same home is running one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
