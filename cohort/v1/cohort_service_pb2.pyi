@@ -225,30 +225,34 @@ class CountProbability(_message.Message):
     def __init__(self, at_least_patient_count: _Optional[int] = ..., probability: _Optional[float] = ...) -> None: ...
 
 class OutcomePrediction(_message.Message):
-    __slots__ = ("outcome", "joint_outcome", "rate_mean", "rate_quantiles", "count_quantiles", "count_probabilities")
+    __slots__ = ("outcome", "joint_outcome", "rate_mean", "rate_quantiles", "count_quantiles", "count_probabilities", "count_mean")
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     JOINT_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     RATE_MEAN_FIELD_NUMBER: _ClassVar[int]
     RATE_QUANTILES_FIELD_NUMBER: _ClassVar[int]
     COUNT_QUANTILES_FIELD_NUMBER: _ClassVar[int]
     COUNT_PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    COUNT_MEAN_FIELD_NUMBER: _ClassVar[int]
     outcome: Outcome
     joint_outcome: JointOutcome
     rate_mean: float
     rate_quantiles: _containers.RepeatedCompositeFieldContainer[QuantileValue]
     count_quantiles: _containers.RepeatedCompositeFieldContainer[QuantileValue]
     count_probabilities: _containers.RepeatedCompositeFieldContainer[CountProbability]
-    def __init__(self, outcome: _Optional[_Union[Outcome, str]] = ..., joint_outcome: _Optional[_Union[JointOutcome, _Mapping]] = ..., rate_mean: _Optional[float] = ..., rate_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., count_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., count_probabilities: _Optional[_Iterable[_Union[CountProbability, _Mapping]]] = ...) -> None: ...
+    count_mean: float
+    def __init__(self, outcome: _Optional[_Union[Outcome, str]] = ..., joint_outcome: _Optional[_Union[JointOutcome, _Mapping]] = ..., rate_mean: _Optional[float] = ..., rate_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., count_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., count_probabilities: _Optional[_Iterable[_Union[CountProbability, _Mapping]]] = ..., count_mean: _Optional[float] = ...) -> None: ...
 
 class KineticsPrediction(_message.Message):
-    __slots__ = ("peak_unit", "population_median_peak_quantiles", "cohort_median_peak_quantiles")
+    __slots__ = ("peak_unit", "population_median_peak_quantiles", "cohort_median_peak_quantiles", "population_median_peak_mean")
     PEAK_UNIT_FIELD_NUMBER: _ClassVar[int]
     POPULATION_MEDIAN_PEAK_QUANTILES_FIELD_NUMBER: _ClassVar[int]
     COHORT_MEDIAN_PEAK_QUANTILES_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_MEDIAN_PEAK_MEAN_FIELD_NUMBER: _ClassVar[int]
     peak_unit: KineticUnit
     population_median_peak_quantiles: _containers.RepeatedCompositeFieldContainer[QuantileValue]
     cohort_median_peak_quantiles: _containers.RepeatedCompositeFieldContainer[QuantileValue]
-    def __init__(self, peak_unit: _Optional[_Union[KineticUnit, str]] = ..., population_median_peak_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., cohort_median_peak_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ...) -> None: ...
+    population_median_peak_mean: float
+    def __init__(self, peak_unit: _Optional[_Union[KineticUnit, str]] = ..., population_median_peak_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., cohort_median_peak_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., population_median_peak_mean: _Optional[float] = ...) -> None: ...
 
 class CohortPrediction(_message.Message):
     __slots__ = ("label", "patient_count", "draw_count", "seed", "new_trial", "outcomes", "joint_outcomes", "kinetics")
@@ -289,20 +293,24 @@ class PredictCohortResponse(_message.Message):
     def __init__(self, model_version: _Optional[str] = ..., research_use_notice: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[CohortPrediction, _Mapping]]] = ...) -> None: ...
 
 class OutcomeContrast(_message.Message):
-    __slots__ = ("outcome", "joint_outcome", "rate_difference_mean", "rate_difference_quantiles", "rate_ratio_quantiles", "probability_a_greater")
+    __slots__ = ("outcome", "joint_outcome", "rate_difference_mean", "rate_difference_quantiles", "rate_ratio_quantiles", "probability_a_greater", "count_difference_quantiles", "probability_count_a_greater")
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     JOINT_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     RATE_DIFFERENCE_MEAN_FIELD_NUMBER: _ClassVar[int]
     RATE_DIFFERENCE_QUANTILES_FIELD_NUMBER: _ClassVar[int]
     RATE_RATIO_QUANTILES_FIELD_NUMBER: _ClassVar[int]
     PROBABILITY_A_GREATER_FIELD_NUMBER: _ClassVar[int]
+    COUNT_DIFFERENCE_QUANTILES_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_COUNT_A_GREATER_FIELD_NUMBER: _ClassVar[int]
     outcome: Outcome
     joint_outcome: JointOutcome
     rate_difference_mean: float
     rate_difference_quantiles: _containers.RepeatedCompositeFieldContainer[QuantileValue]
     rate_ratio_quantiles: _containers.RepeatedCompositeFieldContainer[QuantileValue]
     probability_a_greater: float
-    def __init__(self, outcome: _Optional[_Union[Outcome, str]] = ..., joint_outcome: _Optional[_Union[JointOutcome, _Mapping]] = ..., rate_difference_mean: _Optional[float] = ..., rate_difference_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., rate_ratio_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., probability_a_greater: _Optional[float] = ...) -> None: ...
+    count_difference_quantiles: _containers.RepeatedCompositeFieldContainer[QuantileValue]
+    probability_count_a_greater: float
+    def __init__(self, outcome: _Optional[_Union[Outcome, str]] = ..., joint_outcome: _Optional[_Union[JointOutcome, _Mapping]] = ..., rate_difference_mean: _Optional[float] = ..., rate_difference_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., rate_ratio_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., probability_a_greater: _Optional[float] = ..., count_difference_quantiles: _Optional[_Iterable[_Union[QuantileValue, _Mapping]]] = ..., probability_count_a_greater: _Optional[float] = ...) -> None: ...
 
 class CompareCohortsRequest(_message.Message):
     __slots__ = ("spec_a", "spec_b", "model_version")
