@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cohort import RESEARCH_USE_NOTICE, __version__
-from cohort.cli import data, models, predict, validate
+from cohort.cli import bench, data, models, predict, validate
 from cohort.errors import CohortError, InvalidArgument
 
 EXIT_INVALID = 2
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(commands)
     validate.register(commands)
     predict.register(commands)
+    bench.register(commands)
     return parser
 
 
