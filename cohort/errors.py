@@ -52,6 +52,13 @@ class InvalidArgument(CohortError):
         super().__init__(f"{len(self.violations)} invalid value(s):\n{lines}")
 
 
+class LimitExceeded(InvalidArgument):
+    """A well-formed request beyond a configured limit (patients, draws, specs, batch size):
+    the same violations, but retrying within the limit (or on a bigger server) helps."""
+
+    reason = "LIMIT_EXCEEDED"
+
+
 class Conflict(CohortError):
     """A request id was reused with a different payload, or an operation already runs."""
 

@@ -1,10 +1,8 @@
-"""`python -m server [flags]`: run the gRPC server in the foreground (see server.settings)."""
+"""`python -m server [flags]`: the same as `cohort serve [flags]` (see server.settings)."""
 
-import logging
+import sys
 
-from server.app import serve
-from server.settings import Settings
+from server.cli import main
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(Settings.from_args())
+    sys.exit(main(["serve", *sys.argv[1:]]))

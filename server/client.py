@@ -1,6 +1,8 @@
 """A small typed client for the cohort service.
 
     with CohortClient("localhost:50051", token="...") as client:
+        answer = client.predict([parse_spec({...})])   # domain specs in, domain answers out
+        print(answer.model_version, answer.value[0].outcomes[0].rate_mean)
         models = client.list_models().models
 
 Errors surface as grpc.RpcError; `error_details` unpacks their google.rpc details.
@@ -8,19 +10,33 @@ Errors surface as grpc.RpcError; `error_details` unpacks their google.rpc detail
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import TracebackType
+from typing import Generic, NamedTuple, TypeVar
 
 import grpc
+import pandas as pd
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from cohort.engine import Comparison, PatientBatch, Prediction
+from cohort.spec import CohortSpec
 from cohort.v1 import cohort_service_pb2 as pb
 from cohort.v1 import cohort_service_pb2_grpc as pb_grpc
+from server import answers, convert
 
 ServingStatus = health_pb2.HealthCheckResponse.ServingStatus
+T = TypeVar("T")
+
+
+class Answer(NamedTuple, Generic[T]):
+    """A query's result with the model version that computed it and the research notice."""
+
+    model_version: str
+    notice: str
+    value: T
 
 
 @dataclass(frozen=True)
@@ -147,3 +163,45 @@ class CohortClient:
         minutes, so there is no deadline unless `timeout_seconds` sets one."""
         return self.stub.WatchOperation(pb.WatchOperationRequest(operation_id=operation_id),
                                         timeout=timeout_seconds, metadata=self._metadata)
+
+    def predict(self, specs: Sequence[CohortSpec], model_version: str = ""
+                ) -> Answer[tuple[Prediction, ...]]:
+        """One prediction per spec (every outcome and joint outcome), in order."""
+        request = pb.PredictCohortRequest(specs=[answers.spec_message(s) for s in specs],
+                                          model_version=model_version)
+        reply = self.stub.PredictCohort(request, timeout=self._timeout, metadata=self._metadata)
+        return Answer(reply.model_version, reply.research_use_notice,
+                      tuple(answers.prediction(p, s)
+                            for p, s in zip(reply.predictions, specs, strict=True)))
+
+    def compare(self, a: CohortSpec, b: CohortSpec, model_version: str = ""
+                ) -> Answer[Comparison]:
+        """Paired contrasts A - B; B runs with A's seed, draws and quantiles."""
+        b = replace(b, seed=a.seed, draw_count=a.draw_count, new_trial=a.new_trial,
+                    quantiles=a.quantiles)
+        request = pb.CompareCohortsRequest(spec_a=answers.spec_message(a),
+                                           spec_b=answers.spec_message(b),
+                                           model_version=model_version)
+        reply = self.stub.CompareCohorts(request, timeout=self._timeout, metadata=self._metadata)
+        return Answer(reply.model_version, reply.research_use_notice,
+                      answers.comparison(reply, a, b))
+
+    def stream_patients(self, spec: CohortSpec, batch_patient_count: int = 0,
+                        model_version: str = "", timeout_seconds: float | None = None
+                        ) -> Iterator[Answer[PatientBatch]]:
+        """draw_count x patient_count virtual patients in batches. A big stream outlasts
+        the default deadline, so there is none unless `timeout_seconds` sets one."""
+        request = pb.StreamVirtualPatientsRequest(
+            spec=answers.spec_message(spec), batch_patient_count=batch_patient_count,
+            model_version=model_version)
+        for reply in self.stub.StreamVirtualPatients(request, timeout=timeout_seconds,
+                                                     metadata=self._metadata):
+            yield Answer(reply.model_version, reply.research_use_notice,
+                         answers.patient_batch(reply))
+
+    def submit(self, request_id: str, tables: Mapping[str, pd.DataFrame]
+               ) -> pb.SubmitTrialDataResponse:
+        """Raw contract tables (cohort.readers.read_tables) as one all-or-nothing submission."""
+        request = convert.submission_request(request_id, tables)
+        return self.stub.SubmitTrialData(request, timeout=self._timeout,
+                                         metadata=self._metadata)

@@ -57,6 +57,46 @@ def submission_tables(request: pb.SubmitTrialDataRequest) -> dict[str, pd.DataFr
             for name in TABLES if len(getattr(request, name))}
 
 
+def _value(field: FieldDescriptor, value: Any) -> Any:
+    """A CSV text or Parquet cell as the field's type; ValueError when it is not one."""
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return str(value)
+    number = float(value)
+    if field.type == FieldDescriptor.TYPE_DOUBLE:
+        return number
+    if not number.is_integer():
+        raise ValueError(value)
+    return int(number)
+
+
+def submission_request(request_id: str, tables: Mapping[str, pd.DataFrame]
+                       ) -> pb.SubmitTrialDataRequest:
+    """Raw contract tables (as cohort.readers reads them) as one request: an empty or
+    missing cell stays unset (unknown). Cells the request cannot carry (an unknown column,
+    text in a numeric column) are one InvalidArgument naming table, row and column; every
+    other rule is the server's to check."""
+    request, bad = pb.SubmitTrialDataRequest(request_id=request_id), []
+    for name, frame in tables.items():
+        rows = getattr(request, name)
+        fields = request.DESCRIPTOR.fields_by_name[name].message_type.fields_by_name
+        bad += [Violation(column, "", "unknown column (not in the data contract)", name)
+                for column in frame.columns if column not in fields]
+        for number, record in enumerate(frame.to_dict("records"), start=1):
+            row = rows.add()
+            for column, value in record.items():
+                if column not in fields or (not isinstance(value, str) and pd.isna(value)) \
+                        or value == "":
+                    continue
+                try:
+                    setattr(row, column, _value(fields[column], value))
+                except (ValueError, TypeError, OverflowError):
+                    bad.append(Violation(column, str(value), "must be a number of the "
+                                         "column's kind", name, number))
+    if bad:
+        raise InvalidArgument(bad)
+    return request
+
+
 def timestamp(iso: str) -> Timestamp:
     """An ISO-8601 UTC time (with Z or +00:00) as a Timestamp."""
     stamp = Timestamp()

@@ -11,6 +11,8 @@ Code choices:
 - CorruptArtifact -> DATA_LOSS: stored state failed an integrity check. Its message names
   server paths, so the client gets a generic one and the log gets the detail.
 - NotReady -> UNAVAILABLE: retryable once a model is loaded and warmed.
+- LimitExceeded -> RESOURCE_EXHAUSTED with the same BadRequest details as INVALID_ARGUMENT:
+  the request is well formed but beyond a configured limit (patients, draws, specs).
 - GateFailed -> FAILED_PRECONDITION: the fit ran, its draws did not converge; retrying the
   same refit does not help, changing its settings or data may.
 - Interrupted -> ABORTED: the refit's process stopped; starting it again is the fix.
@@ -38,6 +40,7 @@ from cohort.errors import (
     GateFailed,
     Interrupted,
     InvalidArgument,
+    LimitExceeded,
     NotFound,
     NotReady,
     Violation,
@@ -52,6 +55,7 @@ MAX_DETAILS_BYTES = 4096
 MAX_VALUE_CHARS = 60
 _LOG = logging.getLogger(__name__)
 _CODES: tuple[tuple[type[CohortError], grpc.StatusCode], ...] = (
+    (LimitExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),  # before its base class
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (NotReady, grpc.StatusCode.UNAVAILABLE),
@@ -116,21 +120,22 @@ def _bad_request(violations: Sequence[Violation]) -> error_details_pb2.BadReques
     return bad_request
 
 
-def _invalid_argument(error: InvalidArgument) -> grpc.Status:
+def _invalid_argument(error: InvalidArgument, code: grpc.StatusCode) -> grpc.Status:
     bad_request = _bad_request(error.violations)
     total, listed = len(error.violations), len(bad_request.field_violations)
     more = f" (first {listed} listed)" if total > listed else ""
     first = "; ".join(f"{v.field} = {v.description}" for v in bad_request.field_violations[:3])
-    message = f"{total} invalid value(s){more}: {first}" + ("; ..." if total > 3 else "")
-    return status(grpc.StatusCode.INVALID_ARGUMENT, message, error.reason,
-                  {"violation_count": str(total)}, bad_request)
+    what = ("value(s) beyond this server's limits" if isinstance(error, LimitExceeded)
+            else "invalid value(s)")
+    message = f"{total} {what}{more}: {first}" + ("; ..." if total > 3 else "")
+    return status(code, message, error.reason, {"violation_count": str(total)}, bad_request)
 
 
 def to_status(error: BaseException) -> grpc.Status:
     """The status for any exception raised while serving an RPC."""
-    if isinstance(error, InvalidArgument):
-        return _invalid_argument(error)
     code = next((c for kind, c in _CODES if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
+    if isinstance(error, InvalidArgument):
+        return _invalid_argument(error, code)
     reason = error.reason if isinstance(error, CohortError) else "INTERNAL"
     return status(code, _GENERIC.get(code, str(error)), reason)
 

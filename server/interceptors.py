@@ -1,4 +1,4 @@
-"""Server interceptors: bearer-token auth with roles, and request logging.
+"""Server interceptors: bearer-token auth with roles, request logging, and decoding.
 
 Auth covers the cohort service only; health checks and reflection stay open so that load
 balancers and tooling work without a token. Tokens are compared with hmac.compare_digest
@@ -15,7 +15,8 @@ from typing import Any
 
 import grpc
 
-from server.errors import status
+from cohort.errors import InvalidArgument, Violation
+from server.errors import status, to_status
 from server.settings import Role
 
 SERVICE_PREFIX = "/cohort.v1.CohortService/"
@@ -27,15 +28,15 @@ Behavior = Callable[[Any, grpc.ServicerContext], Any]
 Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
 
 
-def _rewrap(handler: grpc.RpcMethodHandler,
-            around: Callable[[Behavior, bool], Behavior]) -> grpc.RpcMethodHandler:
+def _rewrap(handler: grpc.RpcMethodHandler, around: Callable[[Behavior, bool], Behavior],
+            deserializer: Callable[[bytes], Any] | None = None) -> grpc.RpcMethodHandler:
     """The same kind of handler with its behaviour replaced by `around(behaviour,
-    response_streaming)`."""
+    response_streaming)` (and its request deserializer by `deserializer`, if given)."""
     kind = (f"{'stream' if handler.request_streaming else 'unary'}_"
             f"{'stream' if handler.response_streaming else 'unary'}")
     factory = getattr(grpc, f"{kind}_rpc_method_handler")
     return factory(around(getattr(handler, kind), handler.response_streaming),
-                   request_deserializer=handler.request_deserializer,
+                   request_deserializer=deserializer or handler.request_deserializer,
                    response_serializer=handler.response_serializer)
 
 
@@ -122,3 +123,42 @@ class LoggingInterceptor(grpc.ServerInterceptor):
 def _log(method: str, context: grpc.ServicerContext, start: float) -> None:
     code = context.code() or grpc.StatusCode.OK
     _LOG.info("%s %s %.1f ms", method, code.name, (time.perf_counter() - start) * 1e3)
+
+
+class _Undecodable:
+    """Stands for request bytes that are not a message of the method's request type."""
+
+
+class DecodeInterceptor(grpc.ServerInterceptor):
+    """Bytes that do not decode as the request message are INVALID_ARGUMENT naming
+    `request` (through the one error mapping), instead of grpc's own INTERNAL
+    "Exception deserializing request!": the client sent bad input, the server is fine."""
+
+    def intercept_service(self, continuation: Continuation,
+                          details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+            return handler
+        decode, method = handler.request_deserializer, details.method
+
+        def tolerant(data: bytes) -> Any:
+            try:
+                return decode(data)
+            except Exception:  # noqa: BLE001 - any decoding failure is the client's input
+                return _Undecodable()
+
+        answer = to_status(InvalidArgument([Violation(
+            "request", f"{method} request bytes", "not a valid encoding of the request message")]))
+
+        def checked(behavior: Behavior, streaming: bool) -> Behavior:
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                if isinstance(request, _Undecodable):
+                    context.abort_with_status(answer)
+                return behavior(request, context)
+
+            def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                if isinstance(request, _Undecodable):
+                    context.abort_with_status(answer)
+                yield from behavior(request, context)
+            return stream if streaming else unary
+        return _rewrap(handler, checked, tolerant)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import jax
+from grpc_health.v1 import health_pb2
 
 from cohort import versions
 from cohort.home import Home
@@ -17,7 +22,13 @@ from cohort.refit import RefitWorker
 from cohort.v1 import cohort_service_pb2 as pb
 from server.app import create_server
 from server.client import CohortClient, ErrorDetails, error_details
+from server.serving import ServingModel, WarmPlan
 from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+# The request sizes the query tests use, compiled before serving: 64 and 1000 draws, and
+# one stream shape (64 draws x 10 patients). Other sizes would compile mid-test.
+TEST_WARM = WarmPlan(draw_counts=(64, 1024), stream_shapes=((64, 10),))
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
@@ -25,10 +36,10 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def serving(settings: Settings, health: Any = None, refits: RefitWorker | None = None
-            ) -> Iterator[int]:
+def serving(settings: Settings, health: Any = None, refits: RefitWorker | None = None,
+            model: ServingModel | None = None) -> Iterator[int]:
     """A started server for the duration of the block; yields its port."""
-    server, port = create_server(settings, health, refits)
+    server, port = create_server(settings, health, refits, model)
     server.start()
     try:
         yield port
@@ -81,3 +92,53 @@ def fake_version(models_dir: Path, created_at: datetime, status: str = versions.
 
 def at(day: int) -> datetime:
     return datetime(2026, 1, day, 12, 0, 0, tzinfo=UTC)
+
+
+def loaded_model(home: Home, version_id: str, **options: Any) -> ServingModel:
+    """A ServingModel of `home` serving `version_id`, warmed for the test sizes."""
+    model = ServingModel(home, options.pop("warm", TEST_WARM), **options)
+    model.swap_to(version_id)
+    return model
+
+
+def derived_version(models_dir: Path, version: versions.Version, created_at: datetime,
+                    reverse: bool = True, status: str = versions.READY) -> versions.Version:
+    """A new version with `version`'s files and manifest and the given status; `reverse`
+    reverses the order of its posterior draws, so that its answers differ while every
+    array keeps its shape (no recompilation)."""
+    posterior = version.posterior().isel(draw=slice(None, None, -1 if reverse else 1))
+    writers = {name: (lambda path, name=name: path.write_bytes(version.file(name).read_bytes()))
+               for name in version.manifest["files"] if name != versions.POSTERIOR}
+    writers[versions.POSTERIOR] = lambda path: posterior.to_netcdf(str(path))
+    kept = {"format", "version_id", "created_at", "files", "manifest_sha256"}
+    fields = {k: v for k, v in version.manifest.items() if k not in kept} | {"status": status}
+    return versions.write_version(models_dir, writers, fields, created_at)
+
+
+def server_process(env: dict[str, str], *argv: str) -> subprocess.Popen:
+    """`cohort serve` as users run it, logging to a file the test reads as it grows."""
+    with open(Path(env["COHORT_HOME"]).parent / "serve.log", "w") as log:
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def server_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment; this checkout's code, the session's compile cache."""
+    return {"PATH": "/usr/bin:/bin", "COHORT_HOME": str(home), "PYTHONPATH": str(ROOT),
+            "COHORT_ADDRESS": "127.0.0.1:0",
+            "JAX_COMPILATION_CACHE_DIR": str(jax.config.jax_compilation_cache_dir), **extra}
+
+
+def wait_serving(process: subprocess.Popen, home: Path, timeout_s: float) -> str:
+    """The address once health says SERVING (fails fast if the process exits)."""
+    log, deadline, address = home.parent / "serve.log", time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        text = log.read_text()
+        if address is None and (found := re.search(r"listening on (\S+:\d+)", text)):
+            address = found.group(1)
+        if address is not None:
+            with CohortClient(address, timeout_seconds=5) as c:
+                if c.health() == health_pb2.HealthCheckResponse.SERVING:
+                    return address
+        time.sleep(1.0)
+    raise AssertionError(f"not SERVING after {timeout_s} s:\n{log.read_text()}")

@@ -1,11 +1,18 @@
-"""The README's two commands are the ones CI and users run; keep them true."""
+"""The README's two commands (and its client example) are what CI and users run; keep
+them true."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
+
+from tests.conftest import TINY_FIT
+from tests.server_harness import server_env, server_process, wait_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,15 +33,36 @@ def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
     assert result.stdout.strip() == readme_command("test-command")
 
 
-def test_main_command_runs_on_embedded_defaults(tmp_path: Path) -> None:
-    """Runs the README's main job (after its install step) with the installed script."""
-    job = readme_command("main-command").split("&&")[-1].strip()
-    program, *args = shlex.split(job)
-    script = Path(program).name
-    env = {"COHORT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    bindir = Path(__import__("sys").executable).parent
-    result = subprocess.run([str(bindir / script), *args], capture_output=True, text=True,
-                            env=env, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "Research use only" in result.stdout
-    assert (tmp_path / "home" / "store.sqlite").exists()
+def test_main_command_serves_and_the_client_example_answers(tmp_path: Path) -> None:
+    """README (a) as a new user runs it (after its install step): `cohort serve` on a fresh
+    home fits a first version with visible progress, reaches SERVING, answers the README's
+    client example with rates, and exits 0 on SIGTERM. The fit is the tiny test one, which
+    fails the production gate, so it is served with the explicit --serve-failed-fit."""
+    program, *args = shlex.split(readme_command("main-command").split("&&")[-1].strip())
+    bindir = Path(sys.executable).parent
+    home = tmp_path / "home"
+    tiny = {"COHORT_FIT_CHAINS": str(TINY_FIT.num_chains),
+            "COHORT_FIT_WARMUP": str(TINY_FIT.num_warmup),
+            "COHORT_FIT_SAMPLES": str(TINY_FIT.num_samples), "COHORT_FIT_SEED": str(TINY_FIT.seed),
+            "COHORT_SERVE_FAILED_FIT": "1", "COHORT_WARM_DRAW_COUNTS": "1024"}
+    started = time.monotonic()
+    process = server_process(server_env(home, **tiny), str(bindir / Path(program).name), *args)
+    try:
+        address = wait_serving(process, home, timeout_s=900)
+        serving_s = time.monotonic() - started
+        client, *client_args = shlex.split(readme_command("client-command"))
+        answer = subprocess.run([str(bindir / Path(client).name), *client_args], cwd=ROOT,
+                                env=server_env(home) | {"COHORT_ADDRESS": address},
+                                capture_output=True, text=True, timeout=300)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = (tmp_path / "serve.log").read_text()
+    assert "fitting snapshot" in log and re.search(r"sampling\s+100/100", log)
+    assert "although it FAILED the diagnostics gate (--serve-failed-fit)" in log
+    assert answer.returncode == 0, answer.stderr
+    orr = re.search(r"^\s*ORR\s+(0\.\d+)\s", answer.stdout, re.M)
+    assert orr and 0 < float(orr.group(1)) < 1 and "Research use only" in answer.stdout
+    print(f"fresh home to SERVING in {serving_s:.0f} s (tiny fit)")

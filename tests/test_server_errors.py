@@ -39,17 +39,16 @@ def models_dir(tmp_path: Path) -> Path:
     return tmp_path / "home" / "models"
 
 
-def test_models_list_get_promote_and_roll_back(client: CohortClient, models_dir: Path) -> None:
+def test_models_list_and_get(client: CohortClient, models_dir: Path) -> None:
     old = fake_version(models_dir, at(1), products=["b-cel", "a-cel"], diseases=["LBCL"],
                        snapshot_position=3)
     failed = fake_version(models_dir, at(2), status=versions.FAILED)
     new = fake_version(models_dir, at(3))
     assert [m.version_id for m in client.iter_models(page_size=1)] == [new.id, failed.id, old.id]
     assert client.list_models().model_version == ""
-    promoted = client.set_serving_model(old.id)
-    assert (promoted.model_version, promoted.previous_version_id) == (old.id, "")
-    swapped = client.set_serving_model(new.id)
-    assert (swapped.model_version, swapped.previous_version_id) == (new.id, old.id)
+    # promotion over gRPC loads the model: test_server_predict promotes real versions
+    versions.set_serving(models_dir, new.id)
+    assert client.list_models().model_version == new.id
     model = client.get_model(old.id).model
     assert model.status == pb.MODEL_STATUS_READY and not model.serving
     assert list(model.known_products) == ["a-cel", "b-cel"] and model.snapshot_position == 3
@@ -93,10 +92,14 @@ def test_corrupt_version_is_data_loss_without_paths(client: CohortClient, models
     assert listed.status == pb.MODEL_STATUS_CORRUPT and "checksum" in listed.problem
 
 
-def test_unimplemented_rpcs_say_so(client: CohortClient) -> None:
-    assert failure(client.stub.PredictCohort, pb.PredictCohortRequest()).code is Code.UNIMPLEMENTED
-    stream = client.stub.StreamVirtualPatients(pb.StreamVirtualPatientsRequest())
-    assert failure(lambda: list(stream)).code is Code.UNIMPLEMENTED
+def test_queries_without_a_loaded_model_are_unavailable(client: CohortClient) -> None:
+    spec = pb.CohortSpec(product=pb.Product(name="x-cel"), disease="LBCL", patient_count=10)
+    for call, request in (
+            (client.stub.PredictCohort, pb.PredictCohortRequest(specs=[spec])),
+            (client.stub.CompareCohorts, pb.CompareCohortsRequest(spec_a=spec, spec_b=spec)),
+            (client.stub.StreamVirtualPatients, pb.StreamVirtualPatientsRequest(spec=spec))):
+        error = failure(call, request)
+        assert (error.code, error.reason) == (Code.UNAVAILABLE, "NOT_READY")
 
 
 @pytest.mark.parametrize("error", [RuntimeError("secret detail /srv/x"), CohortError("bare")])

@@ -1,10 +1,15 @@
-"""The `cohort` command line: argument parsing and printing only; work lives in the library."""
+"""The `cohort` command line: argument parsing and printing only; work lives in the library.
+
+The installed `cohort` script is server.cli:main, which adds `serve` and `client` (they
+need gRPC, which this package never imports) through `build_parser(extra)`;
+`python -m cohort` runs the domain commands alone.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cohort import RESEARCH_USE_NOTICE, __version__
 from cohort.cli import bench, data, models, predict, validate
@@ -14,7 +19,11 @@ EXIT_INVALID = 2
 EXIT_ERROR = 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+Register = Callable[[argparse._SubParsersAction], None]
+
+
+def build_parser(extra: Sequence[Register] = ()) -> argparse.ArgumentParser:
+    """The domain's subcommands, then each of `extra` (a function adding subcommands)."""
     parser = argparse.ArgumentParser(
         prog="cohort",
         description="Virtual-cohort outcome model for cell-therapy research. "
@@ -29,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(commands)
     validate.register(commands)
     predict.register(commands)
+    for register in extra:
+        register(commands)
     bench.register(commands)
     return parser
 
@@ -43,8 +54,8 @@ def report(error: CohortError) -> int:
     return EXIT_ERROR
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, extra: Sequence[Register] = ()) -> int:
+    args = build_parser(extra).parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except CohortError as error:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from cohort.fit import FitConfig, Progress, check_config
+from cohort.fit import FitConfig, FitResult, Progress, check_config
 from cohort.home import Home
 from cohort.report import forest_plot, main_effects
-from cohort.versions import list_versions, set_serving
+from cohort.snapshot import Snapshot
+from cohort.versions import Version, VersionSummary, list_versions, set_serving
 from cohort.workflow import current_snapshot, fit_snapshot, load_fitted, resolve_version
 
 
@@ -31,23 +33,32 @@ class ProgressPrinter:
               file=sys.stderr, flush=True)
 
 
+def fit_plan(snapshot: Snapshot, config: FitConfig) -> str:
+    """What a fit is about to do, in one line."""
+    rows = ", ".join(f"{k} {v}" for k, v in snapshot.row_counts().items() if v)
+    return (f"fitting snapshot {snapshot.short_id} ({rows}): {config.num_chains} chains × "
+            f"{config.num_warmup} warm-up + {config.num_samples} draws")
+
+
+def fit_report(version: Version, result: FitResult) -> str:
+    """The version a fit wrote, its diagnostics and every reason the gate failed."""
+    d = result.diagnostics
+    lines = [f"version {version.id}: {version.status}  wall {result.timings.wall_s:.1f} s "
+             f"(compile {result.timings.compile_s:.1f} s)  max R-hat {d.max_rhat:.4f}  "
+             f"min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}  "
+             f"divergences {d.divergences}"]
+    return "\n".join(lines + [f"  gate: {reason}" for reason in d.reasons])
+
+
 def run_fit(args: argparse.Namespace) -> int:
     config = check_config(FitConfig(num_chains=args.chains, num_warmup=args.warmup,
                                     num_samples=args.samples, seed=args.seed,
                                     warm_start_warmup=args.warm_start_warmup))
     home = Home.resolve(args.home)
     snapshot = current_snapshot(home, args.position)
-    rows = ", ".join(f"{k} {v}" for k, v in snapshot.row_counts().items() if v)
-    print(f"fitting snapshot {snapshot.short_id} ({rows}): {config.num_chains} chains × "
-          f"{config.num_warmup} warm-up + {config.num_samples} draws", file=sys.stderr)
+    print(fit_plan(snapshot, config), file=sys.stderr)
     version, result = fit_snapshot(home, snapshot, config, ProgressPrinter(), args.init_from)
-    d = result.diagnostics
-    print(f"\nversion {version.id}: {version.status}  wall {result.timings.wall_s:.1f} s "
-          f"(compile {result.timings.compile_s:.1f} s)  max R-hat {d.max_rhat:.4f}  "
-          f"min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}  "
-          f"divergences {d.divergences}")
-    for reason in d.reasons:
-        print(f"  gate: {reason}")
+    print(f"\n{fit_report(version, result)}")
     if result.warm_start_note:
         print(f"  warm start: {result.warm_start_note}")
     if version.status == "READY" and not args.no_promote:
@@ -60,15 +71,18 @@ def _num(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def run_list(args: argparse.Namespace) -> int:
-    versions = list_versions(Home.resolve(args.home).models_dir)
+def versions_table(versions: Sequence[VersionSummary]) -> str:
+    """One row per version: status, the serving mark, creation time, snapshot, problem."""
     if not versions:
-        print("no model versions yet: run `cohort fit`")
-        return 0
-    print(pd.DataFrame([{
+        return "no model versions yet: run `cohort fit`"
+    return pd.DataFrame([{
         "version": v.id, "status": v.status, "serving": "*" if v.serving else "",
         "created_at": v.created_at, "snapshot": (v.snapshot_hash or "")[:12],
-        "problem": v.problem or ""} for v in versions]).to_string(index=False))
+        "problem": v.problem or ""} for v in versions]).to_string(index=False)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    print(versions_table(list_versions(Home.resolve(args.home).models_dir)))
     return 0
 
 

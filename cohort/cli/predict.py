@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,19 +153,24 @@ def _table(batch: PatientBatch, unit: str) -> pa.Table:
         "neut_g3": batch.neut_g3, "gvhd": batch.gvhd})
 
 
-def run_simulate(args: argparse.Namespace) -> int:
+def write_patients(batches: Iterable[PatientBatch], unit: str, out: str) -> int:
+    """Virtual patients as one Parquet file, batch by batch; returns the row count."""
     import pyarrow.parquet as pq
 
-    spec = read_spec(args.spec)
-    engine = _engine(args)
     writer, rows = None, 0
-    for batch in engine.patients(spec):
-        table = _table(batch, spec.kinetic_unit)
-        writer = writer or pq.ParquetWriter(args.out, table.schema)
+    for batch in batches:
+        table = _table(batch, unit)
+        writer = writer or pq.ParquetWriter(out, table.schema)
         writer.write_table(table)
         rows += table.num_rows
     if writer is not None:
         writer.close()
+    return rows
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    spec = read_spec(args.spec)
+    rows = write_patients(_engine(args).patients(spec), spec.kinetic_unit, args.out)
     print(f"{rows} virtual patients ({spec.draw_count} draws × {spec.patient_count}) → "
           f"{args.out}\n{RESEARCH_USE_NOTICE}")
     return 0
