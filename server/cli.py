@@ -32,6 +32,7 @@ from cohort.readers import read_tables
 from cohort.v1 import cohort_service_pb2 as pb
 from cohort.versions import VersionSummary
 from server.app import serve
+from server.bench_serve import register_bench
 from server.client import Answer, CohortClient, error_details
 from server.settings import DEFAULT_ADDRESS, Settings, add_arguments
 
@@ -272,4 +273,4 @@ def register_client(commands: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, extra=(register_serve, register_client))
+    return cli.main(argv, extra=(register_serve, register_client, register_bench))

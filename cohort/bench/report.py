@@ -24,8 +24,8 @@ COLUMNS = {
     "predict": ("load_s", "first_call_s", "steady_s", "seconds", "patient_draws_per_s"),
     "refit": ("cold_wall_s", "warm_wall_s", "warm_to_cold", "warm_to_cold_excl_compile",
               "warm_started", "warm_gate_passed"),
-    "serve": ("p50_ms", "p99_ms", "rps", "errors"),
-    "startup": ("ready_s",),
+    "serve": ("p50_ms", "p99_ms", "overhead_p50_ms", "rps", "errors"),
+    "startup": ("ready_s", "listening_s", "filling_start_s"),
 }
 GROUP_BY = {"fit": "experiment", "predict": "path", "serve": "measure"}
 

@@ -40,7 +40,8 @@ def build_parser(extra: Sequence[Register] = ()) -> argparse.ArgumentParser:
     predict.register(commands)
     for register in extra:
         register(commands)
-    bench.register(commands)
+    if "bench" not in commands.choices:  # the server's CLI adds its serve and startup suites
+        bench.register(commands)
     return parser
 
 
