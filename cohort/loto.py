@@ -14,9 +14,10 @@ a pooled-by-disease beta-binomial baseline fitted to the training arms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
+import arviz as az
 import jax
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from scipy import stats
 from cohort.dataset import Dataset
 from cohort.diagnostics import Gate
 from cohort.fit import FitConfig, fit_model
-from cohort.model import cohort_model
+from cohort.model import ModelData, cohort_model
 from cohort.workflow import model_data
 
 # (label, count column, denominator: "efficacy" | "treated", where p lives in the model's
@@ -108,33 +109,75 @@ def _denominators(arms: pd.DataFrame) -> dict[str, pd.Series]:
     return {"treated": arms["n_treated"], "efficacy": arms["n_efficacy"].fillna(arms["n_treated"])}
 
 
-def _rates(samples: dict[str, np.ndarray], where: tuple, row: int) -> np.ndarray:
+def _rates(samples: Mapping[str, np.ndarray], where: tuple, row: int) -> np.ndarray:
     site, *at = where
     return np.asarray(samples[site])[(slice(None), row, *at)]
 
 
-def score_trial(dataset: Dataset, trial: str, samples: dict[str, np.ndarray],
-                arm_order: tuple[str, ...]) -> list[Held]:
-    """Every reported count of `trial`'s arms against the model and the baseline."""
-    arms = dataset.arms
-    train = arms[arms["trial"] != trial]
-    denominators, train_denominators = _denominators(arms), _denominators(train)
-    held: list[Held] = []
-    for position in np.flatnonzero((arms["trial"] == trial).to_numpy()):
+def flat_posterior(idata: az.InferenceData) -> dict[str, np.ndarray]:
+    """Posterior draws with chains and draws merged into one leading axis."""
+    return {str(k): np.asarray(v).reshape(-1, *v.shape[2:]) for k, v in idata.posterior.items()}
+
+
+def predicted_rates(rng_key: jax.Array, data: ModelData,
+                    posterior: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-draw category probabilities of every arm of `data` (`arm_cdf`, `arm_p_binary`):
+    the model in predictive mode, each arm with its own trial effect."""
+    samples = Predictive(cohort_model, posterior_samples=dict(posterior),
+                         return_sites=["arm_cdf", "arm_p_binary"])(
+        rng_key, data=data, predictive=True)
+    return {k: np.asarray(v) for k, v in samples.items()}
+
+
+class CountPrediction(NamedTuple):
+    """One reported count of an arm and the exact predictive distribution of it."""
+
+    trial: str
+    arm_id: str
+    disease: str
+    outcome: str  # label in OUTCOMES
+    column: str
+    denominator: str  # "efficacy" | "treated"
+    observed: int
+    n: int
+    pmf: np.ndarray  # P(count = x), x = 0..n
+
+
+def count_predictions(arms: pd.DataFrame, rates: Mapping[str, np.ndarray],
+                      arm_order: tuple[str, ...], positions: Iterable[int],
+                      ) -> Iterator[CountPrediction]:
+    """Every reported count of the arms at `positions` (rows of `arms`) with its predictive
+    pmf; structurally zero outcomes (GvHD after an autologous product) have nothing to test
+    and are skipped."""
+    denominators = _denominators(arms)
+    for position in positions:
         arm = arms.iloc[position]
         row = arm_order.index(arm["arm_id"])
         for label, column, denominator, where in OUTCOMES:
             if pd.isna(arm[column]):
                 continue
             n, observed = int(denominators[denominator].iloc[position]), int(arm[column])
-            pmf = predictive_pmf(_rates(samples, where, row), n)
+            pmf = predictive_pmf(_rates(rates, where, row), n)
             if pmf[0] >= 1.0 - 1e-12:
-                continue  # structurally zero (GvHD after an autologous product): no test
-            base = baseline_pmf(train, arm["disease"], column, train_denominators[denominator], n)
-            held.append(Held(trial, arm["arm_id"], arm["disease"], label, observed, n,
-                             central_interval(pmf, 0.5), central_interval(pmf, 0.9),
-                             float(np.log(max(pmf[observed], 1e-300))),
-                             float(np.log(max(base[observed], 1e-300)))))
+                continue
+            yield CountPrediction(arm["trial"], arm["arm_id"], arm["disease"], label, column,
+                                  denominator, observed, n, pmf)
+
+
+def score_trial(dataset: Dataset, trial: str, samples: Mapping[str, np.ndarray],
+                arm_order: tuple[str, ...]) -> list[Held]:
+    """Every reported count of `trial`'s arms against the model and the baseline."""
+    arms = dataset.arms
+    train = arms[arms["trial"] != trial]
+    train_denominators = _denominators(train)
+    positions = np.flatnonzero((arms["trial"] == trial).to_numpy())
+    held: list[Held] = []
+    for c in count_predictions(arms, samples, arm_order, positions):
+        base = baseline_pmf(train, c.disease, c.column, train_denominators[c.denominator], c.n)
+        held.append(Held(trial, c.arm_id, c.disease, c.outcome, c.observed, c.n,
+                         central_interval(c.pmf, 0.5), central_interval(c.pmf, 0.9),
+                         float(np.log(max(c.pmf[c.observed], 1e-300))),
+                         float(np.log(max(base[c.observed], 1e-300)))))
     return held
 
 
@@ -159,12 +202,9 @@ def run_loto(rng_key: jax.Array, dataset: Dataset, config: FitConfig, gate: Gate
         key = jax.random.fold_in(rng_key, number)
         data = model_data(hold_out(dataset, trial))
         result = fit_model(key, cohort_model, {"data": data}, config, gate=gate)
-        posterior = {k: np.asarray(v).reshape(-1, *v.shape[2:])
-                     for k, v in result.idata.posterior.items()}
-        samples = Predictive(cohort_model, posterior_samples=posterior)(
-            jax.random.fold_in(key, 1), data=data, predictive=True)
-        held += score_trial(dataset, trial, {k: np.asarray(v) for k, v in samples.items()},
-                            data.index.arms)
+        rates = predicted_rates(jax.random.fold_in(key, 1), data,
+                                flat_posterior(result.idata))
+        held += score_trial(dataset, trial, rates, data.index.arms)
         d = result.diagnostics
         fits.append({"trial": trial, "max_rhat": d.max_rhat, "min_ess_bulk": d.min_ess_bulk,
                      "divergences": d.divergences, "wall_s": result.timings.wall_s})
