@@ -272,5 +272,14 @@ def register_client(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_operation)
 
 
+# what the installed script adds to cohort.cli's commands
+EXTRA: tuple[cli.Register, ...] = (register_serve, register_client, register_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The installed script's full parser (docs/CLI.md is generated from it)."""
+    return cli.build_parser(EXTRA)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, extra=(register_serve, register_client, register_bench))
+    return cli.main(argv, extra=EXTRA)

@@ -52,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "validate", help="leave-one-trial-out predictive validation (--loto)",
         description="Refit the model without each trial (its outcomes emptied, its "
-        "covariates kept) and predict its counts: coverage of 50%% and 90%% predictive "
+        "covariates kept) and predict its counts: coverage of 50% and 90% predictive "
         "intervals per outcome and the log predictive density against a pooled-by-disease "
         "beta-binomial baseline. Writes CSV tables and a calibration PNG.")
     p.add_argument("--loto", action="store_true", required=True,
