@@ -13,31 +13,34 @@ One job at a time:
 
 A refit fits the store's snapshot (latest, or the requested ledger position), warm-started
 from the serving version when that has warm-start state, and writes a READY or FAILED
-version atomically (fit_to_version). Only a READY version is promoted (unless the request
-says not to): the alias moves, then `on_promoted` lets the application swap what it serves.
-A failed gate ends the operation FAILED (reason GATE_FAILED) with the diagnostics and the
-FAILED version's id; the alias is left alone.
+version atomically (fit_to_version). Only a READY version is promoted, and only when the
+request allows it: `on_promoted` (the application loads, warms and serves it) runs first,
+then the worker points the alias at it (idempotent if on_promoted did). A failed gate ends
+the operation FAILED (reason GATE_FAILED) with the diagnostics and the FAILED version's id;
+the alias is left alone.
 
-Threading: the fit runs in a daemon thread of the serving process. JAX releases the GIL
-while compiled code runs, and the fit and the predictive engine pick the same global x64
-flag on a given platform (cohort.fit, cohort.engine), so a thread is safe, shares the
-process's compile cache, and reports progress without a pipe. The cost: tracing the model
-(pure Python, tens of seconds) competes for the GIL with request threads. If the process
-dies mid-fit, nothing half-written is loadable and the next start marks the operation
-interrupted (cohort.operations).
+Where the work runs: a worker thread owns the operation and relays the progress of a fit
+process (cohort/refit_child.py explains why the fit is not a thread). The fit process dies
+with the server; an operation left unfinished by a dead server is marked interrupted at the
+next start (cohort/operations.py), and nothing half-written is ever loadable.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
+
+import jax
 
 from cohort import operations, warmstart
-from cohort.diagnostics import Gate
+from cohort.diagnostics import Diagnostics, Gate
 from cohort.errors import (
     CohortError,
     Conflict,
@@ -50,14 +53,15 @@ from cohort.errors import (
 from cohort.fit import DEFAULT_GATE, FitConfig, Progress, check_config
 from cohort.home import Home
 from cohort.operations import Operation, Phase, Problem
+from cohort.refit_child import Job
 from cohort.store import check_request_id
 from cohort.versions import load_version, serving_version, set_serving
-from cohort.workflow import current_snapshot, fit_snapshot
 
 DEFAULT_CONFIG = FitConfig()  # DESIGN §5: 4 chains x 1000 warm-up + 1000 draws
 MAX_CHAINS = 64
 MAX_ITERATIONS = 100_000  # per chain and phase: a bound on one request's memory and time
 _SAMPLER_PHASES = {"warmup": Phase.WARMUP, "sampling": Phase.SAMPLING}
+_SHUT_DOWN = "the server shut down during the refit, before it finished"
 _LOG = logging.getLogger(__name__)
 
 
@@ -100,10 +104,11 @@ def fit_config(base: FitConfig, request: RefitRequest) -> FitConfig:
 
 
 class RefitWorker:
-    """Runs refits of one home, one at a time, each in a background thread.
+    """Runs refits of one home, one at a time, each in a fit process watched by a thread.
 
     `config` and `gate` are the defaults every refit uses (a request may change the chain,
-    iteration and seed settings); `on_promoted(version_id)` runs after the alias moved.
+    iteration and seed settings); `on_promoted(version_id)` runs when a refit promotes, just
+    before the worker moves the alias.
     """
 
     def __init__(self, home: Home, config: FitConfig = DEFAULT_CONFIG, gate: Gate = DEFAULT_GATE,
@@ -115,9 +120,10 @@ class RefitWorker:
         self._on_promoted = on_promoted
         self._poll_seconds = poll_seconds  # how often watchers re-check foreign operations
         self._changed = threading.Condition()  # guards everything below; notified per change
-        self._history: dict[str, list[Operation]] = {}  # this worker's operations' states
+        self._history: dict[str, list[Operation]] = {}  # this worker's operations, every state
         self._running: str | None = None
         self._thread: threading.Thread | None = None
+        self._child: subprocess.Popen[str] | None = None
         self._stopping = threading.Event()
         self._lock = operations.RefitLock(self._dir)
         if self._lock.acquire():  # else another process is refitting: its records are live
@@ -140,6 +146,8 @@ class RefitWorker:
                                f"({', '.join(running) or 'operation not recorded yet'})")
             try:
                 operations.interrupt_unfinished(self._dir)
+                for states in self._history.values():
+                    del states[:-1]  # earlier operations are done: keep their final state
                 operation = operations.new_operation(request.request_id)
                 self._publish(operation)
             except BaseException:
@@ -182,10 +190,12 @@ class RefitWorker:
             self._changed.notify_all()
 
     def close(self, timeout_seconds: float | None = None) -> None:
-        """Stop a running refit at its next progress event (it ends FAILED, INTERRUPTED) and
-        wait up to `timeout_seconds` for it. Compilation cannot be interrupted: a process
-        that exits meanwhile leaves the operation to be marked interrupted at next start."""
-        self._stopping.set()
+        """Stop a running refit (its fit process is terminated; the operation ends FAILED,
+        INTERRUPTED) and wait up to `timeout_seconds` for the operation to record that."""
+        with self._changed:
+            self._stopping.set()
+            if self._child is not None:
+                self._child.terminate()
         if self._thread is not None:
             self._thread.join(timeout_seconds)
 
@@ -211,9 +221,7 @@ class RefitWorker:
     def _publish(self, operation: Operation) -> None:
         """Persist a new state, then show it to readers and watchers."""
         operations.save(self._dir, operation)
-        history = self._history.setdefault(operation.id, [])
-        # a finished operation keeps only its final state; watchers skip to it
-        history[:] = [operation] if operation.done else [*history, operation]
+        self._history.setdefault(operation.id, []).append(operation)
         self._changed.notify_all()
 
     def _update(self, operation_id: str, **changes: Any) -> Operation:
@@ -241,29 +249,60 @@ class RefitWorker:
 
     def _refit(self, operation_id: str, request: RefitRequest, config: FitConfig) -> None:
         self._update(operation_id, phase=Phase.SNAPSHOT)
-        snapshot = current_snapshot(self._home, request.ledger_position)
         init_from = self._warm_source() if request.warm_start else None
-        self._update(operation_id, phase=Phase.COMPILING, snapshot_id=snapshot.id)
-        version, result = fit_snapshot(self._home, snapshot, config,
-                                       partial(self._progress, operation_id), init_from,
-                                       self._gate)
-        diagnostics = result.diagnostics
-        self._update(operation_id, diagnostics=diagnostics, version_id=version.id,
-                     fit_wall_seconds=result.timings.wall_s)
-        if not diagnostics.passed:
-            raise GateFailed(f"version {version.id} failed the diagnostics gate "
-                             f"({'; '.join(diagnostics.reasons)}); it is kept as FAILED and "
-                             f"the serving version is unchanged")
+        fitted = self._fit(operation_id, Job(str(self._home.root), request.ledger_position,
+                                             init_from, config, self._gate))
+        self._update(operation_id, diagnostics=fitted.diagnostics, version_id=fitted.version_id,
+                     fit_wall_seconds=fitted.wall_seconds)
+        if not fitted.diagnostics.passed:
+            raise GateFailed(f"version {fitted.version_id} failed the diagnostics gate "
+                             f"({'; '.join(fitted.diagnostics.reasons)}); it is kept as FAILED "
+                             f"and the serving version is unchanged")
         if request.promote:
-            set_serving(self._home.models_dir, version.id)
-            self._update(operation_id, promoted=True)
             if self._on_promoted is not None:
-                self._on_promoted(version.id)
+                self._on_promoted(fitted.version_id)
+            set_serving(self._home.models_dir, fitted.version_id)
+            self._update(operation_id, promoted=True)
         self._update(operation_id, phase=Phase.SUCCEEDED)
 
+    def _fit(self, operation_id: str, job: Job) -> _Fitted:
+        """Run `job` in a fit process, relaying its events to the operation."""
+        with self._changed:
+            if self._stopping.is_set():
+                raise Interrupted(_SHUT_DOWN)
+            child = subprocess.Popen(
+                [sys.executable, "-m", "cohort.refit_child", job.to_json()],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_child_env())
+            self._child = child
+        fitted = None
+        try:
+            # leaving the block closes stdin (so the child exits if it has not) and reaps it
+            with child:
+                for line in child.stdout:
+                    event = json.loads(line)
+                    kind = event.pop("event")
+                    if kind == "snapshot":
+                        self._update(operation_id, phase=Phase.COMPILING, **event)
+                    elif kind == "progress":
+                        self._progress(operation_id, Progress(**event))
+                    elif kind == "written":
+                        fitted = _Fitted(event["version_id"],
+                                         Diagnostics.from_dict(event["diagnostics"]),
+                                         event["wall_seconds"])
+                    else:
+                        raise _Reported(Problem(event["reason"], event["message"]))
+        finally:
+            with self._changed:
+                self._child = None
+        if fitted is None:
+            if self._stopping.is_set():
+                raise Interrupted(_SHUT_DOWN)
+            _LOG.error("refit %s: the fit process ended without a result (exit status %s)",
+                       operation_id, child.returncode)
+            raise _Reported(Problem("INTERNAL", "the fit process ended without a result"))
+        return fitted
+
     def _progress(self, operation_id: str, progress: Progress) -> None:
-        if self._stopping.is_set():
-            raise Interrupted("the server shut down during the refit; no version was written")
         self._update(operation_id, phase=_SAMPLER_PHASES[progress.phase],
                      iteration=progress.iteration, total=progress.total,
                      eta_seconds=progress.eta_seconds)
@@ -282,3 +321,30 @@ class RefitWorker:
             _LOG.warning("cold start: the serving version is unusable (%s)", error)
             return None
         return serving if warmstart.FILE in files else None
+
+
+class _Fitted(NamedTuple):
+    version_id: str
+    diagnostics: Diagnostics
+    wall_seconds: float
+
+
+class _Reported(CohortError):
+    """An error the fit process reported, passed on with its own reason and message."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.message)
+        self.reason = problem.reason
+
+
+def _child_env() -> dict[str, str]:
+    """The server's environment, plus its persistent compile cache (set by config rather
+    than environment, perhaps) so that refits of an unchanged model skip compilation, and
+    no GPU memory preallocation, which would starve the serving process's engine."""
+    env = dict(os.environ)
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    if jax.config.jax_compilation_cache_dir:
+        env["JAX_COMPILATION_CACHE_DIR"] = jax.config.jax_compilation_cache_dir
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(
+            jax.config.jax_persistent_cache_min_compile_time_secs)
+    return env
