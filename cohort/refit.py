@@ -20,27 +20,22 @@ the operation FAILED (reason GATE_FAILED) with the diagnostics and the FAILED ve
 the alias is left alone.
 
 Where the work runs: a worker thread owns the operation and relays the progress of a fit
-process (cohort/refit_child.py explains why the fit is not a thread). The fit process dies
+process (cohort/refit_process.py explains why the fit is not a thread). The fit process dies
 with the server; an operation left unfinished by a dead server is marked interrupted at the
 next start (cohort/operations.py), and nothing half-written is ever loadable.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any
 
-import jax
-
-from cohort import operations, warmstart
-from cohort.diagnostics import Diagnostics, Gate
+from cohort import operations, refit_process, warmstart
+from cohort.diagnostics import Gate
 from cohort.errors import (
     CohortError,
     Conflict,
@@ -53,7 +48,7 @@ from cohort.errors import (
 from cohort.fit import DEFAULT_GATE, FitConfig, Progress, check_config
 from cohort.home import Home
 from cohort.operations import Operation, Phase, Problem
-from cohort.refit_child import Job
+from cohort.refit_process import Job, Snapshot, Written
 from cohort.store import check_request_id
 from cohort.versions import load_version, serving_version, set_serving
 
@@ -250,57 +245,50 @@ class RefitWorker:
     def _refit(self, operation_id: str, request: RefitRequest, config: FitConfig) -> None:
         self._update(operation_id, phase=Phase.SNAPSHOT)
         init_from = self._warm_source() if request.warm_start else None
-        fitted = self._fit(operation_id, Job(str(self._home.root), request.ledger_position,
-                                             init_from, config, self._gate))
-        self._update(operation_id, diagnostics=fitted.diagnostics, version_id=fitted.version_id,
-                     fit_wall_seconds=fitted.wall_seconds)
-        if not fitted.diagnostics.passed:
-            raise GateFailed(f"version {fitted.version_id} failed the diagnostics gate "
-                             f"({'; '.join(fitted.diagnostics.reasons)}); it is kept as FAILED "
+        written = self._fit(operation_id, Job(str(self._home.root), request.ledger_position,
+                                              init_from, config, self._gate))
+        self._update(operation_id, diagnostics=written.diagnostics,
+                     version_id=written.version_id, fit_wall_seconds=written.wall_seconds)
+        if not written.diagnostics.passed:
+            raise GateFailed(f"version {written.version_id} failed the diagnostics gate "
+                             f"({'; '.join(written.diagnostics.reasons)}); it is kept as FAILED "
                              f"and the serving version is unchanged")
         if request.promote:
             if self._on_promoted is not None:
-                self._on_promoted(fitted.version_id)
-            set_serving(self._home.models_dir, fitted.version_id)
+                self._on_promoted(written.version_id)
+            set_serving(self._home.models_dir, written.version_id)
             self._update(operation_id, promoted=True)
         self._update(operation_id, phase=Phase.SUCCEEDED)
 
-    def _fit(self, operation_id: str, job: Job) -> _Fitted:
+    def _fit(self, operation_id: str, job: Job) -> Written:
         """Run `job` in a fit process, relaying its events to the operation."""
         with self._changed:
             if self._stopping.is_set():
                 raise Interrupted(_SHUT_DOWN)
-            child = subprocess.Popen(
-                [sys.executable, "-m", "cohort.refit_child", job.to_json()],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_child_env())
-            self._child = child
-        fitted = None
+            self._child = child = refit_process.spawn(job)
+        written = None
         try:
-            # leaving the block closes stdin (so the child exits if it has not) and reaps it
-            with child:
-                for line in child.stdout:
-                    event = json.loads(line)
-                    kind = event.pop("event")
-                    if kind == "snapshot":
-                        self._update(operation_id, phase=Phase.COMPILING, **event)
-                    elif kind == "progress":
-                        self._progress(operation_id, Progress(**event))
-                    elif kind == "written":
-                        fitted = _Fitted(event["version_id"],
-                                         Diagnostics.from_dict(event["diagnostics"]),
-                                         event["wall_seconds"])
+            with child:  # leaving closes stdin (the child exits if it has not) and reaps it
+                for event in refit_process.events(child):
+                    if isinstance(event, Snapshot):
+                        self._update(operation_id, phase=Phase.COMPILING,
+                                     snapshot_id=event.snapshot_id)
+                    elif isinstance(event, Progress):
+                        self._progress(operation_id, event)
+                    elif isinstance(event, Written):
+                        written = event
                     else:
-                        raise _Reported(Problem(event["reason"], event["message"]))
+                        raise _Reported(event)
         finally:
             with self._changed:
                 self._child = None
-        if fitted is None:
+        if written is None:
             if self._stopping.is_set():
                 raise Interrupted(_SHUT_DOWN)
             _LOG.error("refit %s: the fit process ended without a result (exit status %s)",
                        operation_id, child.returncode)
             raise _Reported(Problem("INTERNAL", "the fit process ended without a result"))
-        return fitted
+        return written
 
     def _progress(self, operation_id: str, progress: Progress) -> None:
         self._update(operation_id, phase=_SAMPLER_PHASES[progress.phase],
@@ -323,28 +311,9 @@ class RefitWorker:
         return serving if warmstart.FILE in files else None
 
 
-class _Fitted(NamedTuple):
-    version_id: str
-    diagnostics: Diagnostics
-    wall_seconds: float
-
-
 class _Reported(CohortError):
     """An error the fit process reported, passed on with its own reason and message."""
 
     def __init__(self, problem: Problem):
         super().__init__(problem.message)
         self.reason = problem.reason
-
-
-def _child_env() -> dict[str, str]:
-    """The server's environment, plus its persistent compile cache (set by config rather
-    than environment, perhaps) so that refits of an unchanged model skip compilation, and
-    no GPU memory preallocation, which would starve the serving process's engine."""
-    env = dict(os.environ)
-    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    if jax.config.jax_compilation_cache_dir:
-        env["JAX_COMPILATION_CACHE_DIR"] = jax.config.jax_compilation_cache_dir
-        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(
-            jax.config.jax_persistent_cache_min_compile_time_secs)
-    return env

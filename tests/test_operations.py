@@ -1,5 +1,6 @@
 """Operation records and the refit worker's bookkeeping, without fitting anything: durable
-atomic records, crash recovery through the refit lock, request validation, watching."""
+atomic records, crash recovery through the refit lock, request validation, watching, and
+the fit process's events."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cohort import operations
+from cohort import operations, refit_process
 from cohort.diagnostics import Diagnostics, Gate
 from cohort.errors import Conflict, CorruptArtifact, InvalidArgument, NotFound
-from cohort.fit import FitConfig
+from cohort.fit import FitConfig, Progress
 from cohort.home import Home
 from cohort.operations import Operation, Phase, Problem
 from cohort.refit import RefitRequest, RefitWorker, fit_config
@@ -155,3 +156,18 @@ def test_bad_request_records_nothing(home: Home) -> None:
     with pytest.raises(InvalidArgument):
         worker.start(RefitRequest(chain_count=-1))
     assert operations.list_operations(home.operations_dir) == []
+
+
+def test_fit_process_events_and_job_survive_the_pipe() -> None:
+    sent = [refit_process.Snapshot("ab" * 32),
+            Progress("warmup", 50, 200, 12.5), Progress("sampling", 100, 100, None),
+            refit_process.Written("v20260101T120000Z-0123abcd", _diagnostics(), 41.5),
+            Problem("NOT_FOUND", "ledger position 9 not reached")]
+    received = [refit_process.decode(refit_process.encode(event)) for event in sent]
+    assert [type(e) for e in received] == [type(e) for e in sent]
+    written = received[3]
+    assert written.diagnostics.to_dict() == sent[3].diagnostics.to_dict()  # NaN inside
+    assert received[:3] + received[4:] == sent[:3] + sent[4:]
+    job = refit_process.Job("/h", None, "v20260101T120000Z-0123abcd",
+                            FitConfig(num_chains=2), Gate(max_rhat=float("inf")))
+    assert refit_process.Job.from_json(job.to_json()) == job

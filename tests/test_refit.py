@@ -283,7 +283,7 @@ def _fit_processes(home: Home) -> list[str]:
             text = cmdline.read_bytes().decode(errors="replace")
         except OSError:  # exited meanwhile
             continue
-        if "cohort.refit_child" in text and str(home.root) in text:
+        if "cohort.refit_process" in text and str(home.root) in text:
             found.append(cmdline.parent.name)
     return found
 
