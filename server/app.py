@@ -134,7 +134,10 @@ def serve(settings: Settings) -> int:
         if start_serving(settings, model):
             _LOG.info("SERVING %.1f s after start", time.perf_counter() - started)
         starting.clear()
-        stop.wait()
+        # a timed wait: the signal may land on one of grpc's or JAX's threads, and Python
+        # runs its handler only when the main thread next executes bytecode
+        while not stop.wait(0.5):
+            pass
     except _Stop:
         _LOG.info("stopped while starting")
     finally:

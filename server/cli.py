@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import grpc
@@ -27,6 +27,7 @@ from google.rpc import code_pb2
 from cohort import RESEARCH_USE_NOTICE, cli
 from cohort.cli.models import versions_table
 from cohort.cli.predict import comparison_table, prediction_table, read_spec, write_patients
+from cohort.engine import PatientBatch
 from cohort.engine.summary import as_json
 from cohort.readers import read_tables
 from cohort.v1 import cohort_service_pb2 as pb
@@ -108,7 +109,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     spec = read_spec(args.spec)
     versions: set[str] = set()
 
-    def batches(client: CohortClient):  # noqa: ANN202 - a generator of PatientBatch
+    def batches(client: CohortClient) -> Iterator[PatientBatch]:
         for answer in client.stream_patients(spec, args.batch, args.version):
             versions.add(answer.model_version)
             yield answer.value

@@ -166,8 +166,10 @@ def compare_queries(request: pb.CompareCohortsRequest, limits: Limits) -> tuple[
     """A and B; B's unset draw_count, seed and new_trial are A's, and set ones must match
     A's resolved values (paired draws share random numbers). Both present A's outcomes."""
     a, b = request.spec_a, request.spec_b
-    fill = {name: getattr(a, name) for name in ("seed", "new_trial") if a.HasField(name)
-            and not b.HasField(name)} | ({"draw_count": a.draw_count} if not b.draw_count else {})
+    unset = {"seed": not b.HasField("seed"), "new_trial": not b.HasField("new_trial"),
+             "draw_count": not b.draw_count}
+    fill = {name: getattr(a, name) for name, take in unset.items()
+            if take and (name == "draw_count" or a.HasField(name))}
     qa, qb = _queries([(a, "spec_a"), (_with(b, **fill), "spec_b")], limits)
     mismatched = [Violation(f"spec_b.{name}", str(getattr(qb.spec, name)),
                             f"must equal spec_a.{name} ({getattr(qa.spec, name)}) or be unset")

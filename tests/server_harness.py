@@ -128,17 +128,26 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
             "JAX_COMPILATION_CACHE_DIR": str(jax.config.jax_compilation_cache_dir), **extra}
 
 
-def wait_serving(process: subprocess.Popen, home: Path, timeout_s: float) -> str:
-    """The address once health says SERVING (fails fast if the process exits)."""
-    log, deadline, address = home.parent / "serve.log", time.monotonic() + timeout_s, None
+def wait_listening(process: subprocess.Popen, home: Path, timeout_s: float) -> str:
+    """The address the server logged once it listens (fails fast if the process exits)."""
+    log, deadline = home.parent / "serve.log", time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
-        text = log.read_text()
-        if address is None and (found := re.search(r"listening on (\S+:\d+)", text)):
-            address = found.group(1)
-        if address is not None:
-            with CohortClient(address, timeout_seconds=5) as c:
-                if c.health() == health_pb2.HealthCheckResponse.SERVING:
-                    return address
-        time.sleep(1.0)
-    raise AssertionError(f"not SERVING after {timeout_s} s:\n{log.read_text()}")
+        if found := re.search(r"listening on (\S+:\d+)", log.read_text()):
+            return found.group(1)
+        time.sleep(0.5)
+    raise AssertionError(f"not listening after {timeout_s} s:\n{log.read_text()}")
+
+
+def wait_serving(process: subprocess.Popen, home: Path, timeout_s: float) -> str:
+    """The address once health says SERVING (fails fast if the process exits)."""
+    deadline = time.monotonic() + timeout_s
+    address = wait_listening(process, home, timeout_s)
+    with CohortClient(address, timeout_seconds=5) as client:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (home.parent / "serve.log").read_text()
+            if client.health() == health_pb2.HealthCheckResponse.SERVING:
+                return address
+            time.sleep(1.0)
+    raise AssertionError(f"not SERVING after {timeout_s} s:\n"
+                         f"{(home.parent / 'serve.log').read_text()}")

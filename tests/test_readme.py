@@ -3,6 +3,7 @@ them true."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import signal
@@ -11,8 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
+from grpc_health.v1 import health_pb2
+
+from cohort.spec import parse_spec
+from server.client import CohortClient
 from tests.conftest import TINY_FIT
-from tests.server_harness import server_env, server_process, wait_serving
+from tests.server_harness import failure, server_env, server_process, wait_listening, wait_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,12 +51,17 @@ def test_main_command_serves_and_the_client_example_answers(tmp_path: Path) -> N
             "COHORT_FIT_WARMUP": str(TINY_FIT.num_warmup),
             "COHORT_FIT_SAMPLES": str(TINY_FIT.num_samples), "COHORT_FIT_SEED": str(TINY_FIT.seed),
             "COHORT_SERVE_FAILED_FIT": "1", "COHORT_WARM_DRAW_COUNTS": "1024"}
+    client, *client_args = shlex.split(readme_command("client-command"))
     started = time.monotonic()
     process = server_process(server_env(home, **tiny), str(bindir / Path(program).name), *args)
     try:
+        with CohortClient(wait_listening(process, home, timeout_s=300)) as early:
+            # listening during the first fit, but not serving: minutes before it can
+            assert early.health() == health_pb2.HealthCheckResponse.NOT_SERVING
+            assert failure(early.predict, [parse_spec(json.loads(
+                (ROOT / client_args[-1]).read_text()))]).code is grpc.StatusCode.UNAVAILABLE
         address = wait_serving(process, home, timeout_s=900)
         serving_s = time.monotonic() - started
-        client, *client_args = shlex.split(readme_command("client-command"))
         answer = subprocess.run([str(bindir / Path(client).name), *client_args], cwd=ROOT,
                                 env=server_env(home) | {"COHORT_ADDRESS": address},
                                 capture_output=True, text=True, timeout=300)
