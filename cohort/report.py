@@ -3,6 +3,7 @@ dose–response, posterior-predictive and calibration plots (PNG files)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -216,7 +217,7 @@ def before_after_plot(before: Prediction, after: Prediction, path: Path | str, t
     ax.set_yticks(y, [LABELS[o] for o in outcomes])
     ax.set(xlim=(0, 1), xlabel=f"population rate: mean and {qs[0]:g}–{qs[-1]:g} quantiles")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"{title}\n{RESEARCH_USE_NOTICE}", fontsize=8)
+    ax.set_title(f"{title}\n{textwrap.fill(RESEARCH_USE_NOTICE, 90)}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

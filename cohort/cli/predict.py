@@ -17,13 +17,13 @@ from cohort.engine import Comparison, Engine, PatientBatch, Prediction, Sweep
 from cohort.engine.summary import LABELS, as_json
 from cohort.errors import InvalidArgument, Violation
 from cohort.home import Home
+from cohort.report import sweep_plot
 from cohort.spec import CohortSpec, Regimen, parse_spec
 from cohort.workflow import load_fitted
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-PLOTTED = ("orr", "cr", "crs_g3", "icans_g3", "neut_g3", "gvhd_any")
 RESPONSE = ("none", "PR", "CR")
 BAND = ("0", "1-2", ">=3")
 
@@ -78,29 +78,6 @@ def comparison_table(c: Comparison) -> str:
              f"count diff q{q}": _fmt(x.count_difference_quantiles, "+d")}
             for x in c.contrasts]
     return pd.DataFrame(rows).to_string(index=False)
-
-
-def sweep_plot(sweep: Sweep, path: Path) -> None:
-    """Rate curves with bands (outer quantiles) along the swept value, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(12, 7), sharex=True)
-    for ax, outcome in zip(axes.flat, PLOTTED, strict=True):
-        mean, low, high = sweep.curve(outcome)
-        ax.fill_between(sweep.values, low, high, alpha=0.25)
-        ax.plot(sweep.values, mean, marker="o")
-        ax.set(title=LABELS[outcome], ylim=(0, 1))
-    qs = sweep.predictions[0].quantiles
-    for ax in axes[-1]:
-        ax.set_xlabel(sweep.path)
-    fig.suptitle(f"posterior mean rate, band {qs[0]:g}–{qs[-1]:g} quantiles\n"
-                 + RESEARCH_USE_NOTICE, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _engine(args: argparse.Namespace) -> Engine:
