@@ -37,7 +37,7 @@ class Workload(NamedTuple):
 @dataclass(frozen=True)
 class FitCase:
     data: str  # "bundled" or "synthetic"
-    patients: int  # requested synthetic size; 0 for the bundled data
+    patients: int  # requested synthetic size (runs record the sizes drawn); 0: bundled data
     chains: int
     chain_method: str
     dtype: str
@@ -52,10 +52,10 @@ class FitCase:
                          max_tree_depth=self.max_tree_depth, x64=self.dtype == "float64")
 
     def labels(self) -> dict[str, str | int]:
-        return {"experiment": self.experiment, "data": self.data, "patients": self.patients,
-                "chains": self.chains, "chain_method": self.chain_method, "dtype": self.dtype,
-                "warmup": self.warmup, "samples": self.samples,
-                "max_tree_depth": self.max_tree_depth}
+        size = {"patients": self.patients} if self.data == "synthetic" else {}
+        return {"experiment": self.experiment, "data": self.data, **size, "chains": self.chains,
+                "chain_method": self.chain_method, "dtype": self.dtype, "warmup": self.warmup,
+                "samples": self.samples, "max_tree_depth": self.max_tree_depth}
 
 
 def default_dtype(platform: str) -> str:

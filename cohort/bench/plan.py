@@ -83,8 +83,9 @@ def make_plan(options: Options) -> Plan:
         return Plan(options, options.repeats or 3)
     return Plan(
         options, options.repeats or 1,
-        FitPlan(chains=2, warmup=20, samples=20, patients=(100, 300), synthetic_arms=6,
-                synthetic_warmup=20, synthetic_samples=20, chain_counts=(1, 2),
+        # every case compiles the model (minutes on a shared 2-core CPU): one of each kind
+        FitPlan(chains=2, warmup=20, samples=20, patients=(200,), synthetic_arms=6,
+                synthetic_warmup=20, synthetic_samples=20, chain_counts=(1,),
                 sweep_warmup=20, sweep_samples=20, max_tree_depth=4),
         # one draw bucket and one patient bucket: the fewest compiles that cover every path
         PredictPlan(patients=(10, 50), draws=(64,), max_simulated=100_000),
