@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cohort.model.data import COMBOS, LEVELS, OUTCOMES, UNITS, attribute_design
-from cohort.model.features import FEATURES, ld_feature
+from cohort.model.features import FEATURES, LD_REFERENCE, ld_feature
 
 K = len(OUTCOMES)
 TARGETS = ("CD19", "BCMA")
@@ -97,10 +97,11 @@ def _regimens(rng: np.random.Generator, n: int, allogeneic: np.ndarray) -> pd.Da
 
 
 def _features(regimen: pd.DataFrame, scale: np.ndarray) -> np.ndarray:
-    """(n, 4) LD features; `scale` multiplies each patient's chemotherapy totals."""
+    """(n, 4) LD features relative to the usual regimen (f − f_ref, as the model's linear
+    predictors use them); `scale` multiplies each patient's chemotherapy totals."""
     cols = [ld_feature(regimen[f"{a}_mg_m2_day"] * regimen[f"{a}_days"] * scale, a)
             for a in ("flu", "cy", "benda")]
-    return np.stack([*cols, regimen["anti_cd52"].to_numpy()], axis=1)
+    return np.stack([*cols, regimen["anti_cd52"].to_numpy()], axis=1) - LD_REFERENCE
 
 
 def _linear_predictor(truth: dict, arms: pd.DataFrame, codes: dict) -> np.ndarray:

@@ -48,6 +48,7 @@ def _mu(fitted: Fitted, post: dict, spec: CohortSpec, attrs: set[str]) -> np.nda
     x = np.array([float(c in attrs) for c in index.attr_columns])
     f = np.array([np.log1p(spec.ld.total("flu") / 90), np.log1p(spec.ld.total("cy") / 1000),
                   np.log1p(spec.ld.total("benda") / 180), float(spec.ld.anti_cd52)])
+    f -= np.array([np.log1p(90 / 90), np.log1p(1200 / 1000), 0.0, 0.0])  # usual Flu/Cy: MODEL.md
     s = len(post["alpha"])
     alpha = np.concatenate([np.zeros((s, 4)), post["alpha"]], axis=1)
     p, d = index.products.index(spec.product.name), index.diseases.index(spec.disease)

@@ -22,7 +22,7 @@ from cohort.engine.covariates import Covariates
 from cohort.engine.posterior import PosteriorDraws
 from cohort.model import SIGMA_E
 from cohort.model.likelihood import integrate, ordinal_cdf
-from cohort.model.terms import outcome_eta
+from cohort.model.terms import ld_term, outcome_eta
 
 Array = jax.Array
 # Rates answered per spec; the last two are joint (responders without CRS ≥ 3).
@@ -76,7 +76,7 @@ def draw_state(key: Array, post: PosteriorDraws, cov: Covariates, d: Array,
     u = jnp.where(cov.new_trial,
                   post.tau_trial[s] * (post.trial_corr_chol[s] @ normal(Stream.TRIAL)), 0.0)
     mu = (cov.design[combo] @ post.attr_effect[s] + delta + theta + u + post.alpha[s]
-          + cov.ld @ post.ld_effect[s])
+          + ld_term(cov.ld, post.ld_effect[s]))
     return DrawState(mu, post.gamma[s], post.cuts[s], post.gvhd_eligible[combo],
                      post.peak_a[s, cov.unit], post.peak_b[s, cov.unit],
                      post.peak_s[s, cov.unit])

@@ -28,10 +28,12 @@ class Priors:
     # Sd of disease effects θ_{d,k}: τ_dis,k ~ HalfNormal(scale).
     tau_dis_scale: float = 0.5
     # Sd of trial effects u_{t,k}: τ_trial,k ~ HalfNormal(scale); correlation Ω ~ LKJ(eta).
+    # (τ_prod, τ_trial are sampled as total and share, the same prior: model.py.)
     tau_trial_scale: float = 0.5
     lkj_eta: float = 2.0
     # LD effects β_{agent,k} per unit of f (f_flu, f_cy, f_benda, f_cd52), Normal(0, scale)
-    # [E-sd or logit per unit f]; f ≈ 0.7 at a standard Flu 30×3 regimen.
+    # [E-sd or logit per unit f], acting on f − f_ref (features.LD_REFERENCE: the usual
+    # Flu 30×3 + Cy 400×3); f_flu ≈ 0.69 at Flu 30×3 and 0 when not given.
     ld_scale: float = 1.0
     # Expansion slopes γ_k ≥ 0 for R, C, I, N, G: HalfNormal(scale) [logit per E-sd].
     gamma_scale: float = 1.0

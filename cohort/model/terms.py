@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from cohort.model.data import ArmRows, StratumRows
+from cohort.model.features import LD_REFERENCE
 from cohort.model.ipd import PatientRows
 from cohort.model.likelihood import (
     Array,
@@ -47,12 +48,17 @@ def outcome_eta(params, mu: Array, grid: Array) -> Array:
     return mu[..., 1:, None] + params.gamma[1:, None] * grid[..., None, :]
 
 
+def ld_term(ld: Array, ld_effect: Array) -> Array:
+    """β·(f − f_ref): the LD part of every linear predictor (features.LD_REFERENCE)."""
+    return (ld - jnp.asarray(LD_REFERENCE, ld.dtype)) @ ld_effect
+
+
 def arm_state(params, rows: ArmRows, nodes: Array, log_weights: Array) -> ArmState:
     """Integrated category probabilities of every arm row (Gauss–Hermite over E)."""
     mu_base = (rows.attr @ params.attr_effect + take(params.product_effect, rows.product)
                + take(params.disease_effect, rows.disease)
                + take(params.trial_effect, rows.trial) + params.alpha)
-    mu = mu_base + take(params.ld, rows.arm) @ params.ld_effect
+    mu = mu_base + ld_term(take(params.ld, rows.arm), params.ld_effect)
     grid = mu[:, :1] + SIGMA_E * nodes
     eta = outcome_eta(params, mu, grid)
     cdf = integrate(jnp.moveaxis(ordinal_cdf(eta[:, :3], params.cuts[:, None, :]), -2, -1),
@@ -119,7 +125,7 @@ def patient_loglik(params, patients: PatientRows, state: ArmState, nodes: Array,
     E_i without a latent per patient (the prior N(m, σ_E) when nothing was measured)."""
     ld = jnp.where(patients.ld_known, jnp.asarray(patients.ld_value, dtype),
                    take(params.ld, patients.arm))
-    mu = take(state.mu_base, patients.row) + ld @ params.ld_effect
+    mu = take(state.mu_base, patients.row) + ld_term(ld, params.ld_effect)
     log_evidence, mean, sd = _kinetic_evidence(params, patients, mu[:, 0], dtype)
     grid = mu[:, :1] + SIGMA_E * (mean[:, None] + sd[:, None] * nodes)
     eta = outcome_eta(params, mu, grid)
