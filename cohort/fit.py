@@ -213,10 +213,12 @@ def _constant_data(model_kwargs: Mapping[str, Any], observed: Mapping[str, Any])
 def _inference_data(
     model: Callable, model_kwargs: Mapping[str, Any], trace: Mapping[str, Any],
     samples: Mapping[str, jax.Array], stats: Mapping[str, jax.Array],
+    observed_data: Mapping[str, np.ndarray],
 ) -> az.InferenceData:
     observed = {name: np.asarray(site["value"]) for name, site in trace.items()
                 if site["type"] == "sample" and site["is_observed"]
                 and np.size(site["value"])}  # numpyro.factor sites observe an empty value
+    observed.update(observed_data)
     # jit: eager vmap dispatches the model op by op, far slower than one compile
     loglik = jax.jit(partial(log_likelihood, model, batch_ndims=2, **model_kwargs))(dict(samples))
     return az.from_dict(
@@ -284,8 +286,12 @@ def fit_model(
     on_progress: ProgressFn | None = None,
     init_from: warmstart.WarmStart | None = None,
     gate: Gate = DEFAULT_GATE,
+    observed_data: Mapping[str, np.ndarray] | None = None,
 ) -> FitResult:
-    """Run NUTS on `model(**model_kwargs)` and gate the result; nothing touches the disk."""
+    """Run NUTS on `model(**model_kwargs)` and gate the result; nothing touches the disk.
+
+    `observed_data` adds what a model conditions on through factors (which ArviZ cannot
+    see) to the InferenceData's observed_data group."""
     check_config(config)
     wall = time.perf_counter()
     device = device_description()
@@ -303,7 +309,7 @@ def fit_model(
     z, stats = _concat(chunks)
     samples = jax.jit(jax.vmap(jax.vmap(kernel.postprocess_fn((), model_kwargs))))(z)
     trace = handlers.trace(handlers.seed(model, rng_key)).get_trace(**model_kwargs)
-    idata = _inference_data(model, model_kwargs, trace, samples, stats)
+    idata = _inference_data(model, model_kwargs, trace, samples, stats, observed_data or {})
     deterministic = tuple(k for k, site in trace.items() if site["type"] == "deterministic")
     return FitResult(
         idata, compute_diagnostics(idata, gate, exclude=deterministic),
@@ -322,6 +328,7 @@ def fit_to_version(
     gate: Gate = DEFAULT_GATE,
     extra_manifest: Mapping[str, Any] | None = None,
     extra_files: Mapping[str, Callable[[Path], Any]] | None = None,
+    observed_data: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[Version, FitResult]:
     """Fit (seeded by `config.seed`), gate, and write a READY or FAILED version.
 
@@ -336,7 +343,7 @@ def fit_to_version(
             raise InvalidArgument([Violation("init_from", init_from, "has no warm-start state")])
         warm = warmstart.load(previous.file(warmstart.FILE))
     result = fit_model(jax.random.PRNGKey(config.seed), model, model_kwargs, config,
-                       on_progress, warm, gate)
+                       on_progress, warm, gate, observed_data)
     fields = {
         "status": READY if result.diagnostics.passed else FAILED,
         "snapshot_hash": snapshot_hash, "seed": config.seed, "fit_config": asdict(config),

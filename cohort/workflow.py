@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import arviz as az
+import numpy as np
+import pandas as pd
 
 from cohort.dataset import Dataset
 from cohort.diagnostics import Gate
@@ -21,6 +23,7 @@ from cohort.errors import CorruptArtifact, NotFound
 from cohort.fit import DEFAULT_GATE, FitConfig, FitResult, ProgressFn, fit_to_version
 from cohort.home import Home
 from cohort.model import ModelData, build_model_data, cohort_model
+from cohort.model.data import BINARY_COUNTS, ORDINAL_COUNTS
 from cohort.snapshot import Snapshot, take_snapshot
 from cohort.store import Store
 from cohort.versions import Version, load_version, serving_version
@@ -57,7 +60,16 @@ def fit_snapshot(home: Home, snapshot: Snapshot, config: FitConfig,
              "targets": list(index.targets), "trials": list(index.trials)}
     return fit_to_version(home.models_dir, cohort_model, {"data": data}, config, snapshot.id,
                           on_progress, init_from, gate, extra_manifest=extra,
-                          extra_files={SNAPSHOT_FILE: _writer(body)})
+                          extra_files={SNAPSHOT_FILE: _writer(body)},
+                          observed_data=observed_counts(snapshot.dataset))
+
+
+def observed_counts(dataset: Dataset) -> dict[str, np.ndarray]:
+    """The arms' reported counts (NaN = not reported), one value per arm in table order:
+    the model conditions on them through a factor, so ArviZ would not record them."""
+    arms = dataset.arms
+    columns = [c for pair in ORDINAL_COUNTS for c in pair] + list(BINARY_COUNTS)
+    return {c: pd.to_numeric(arms[c], errors="coerce").to_numpy(float) for c in columns}
 
 
 def _writer(body: bytes) -> Callable[[Path], None]:

@@ -158,3 +158,20 @@ def test_garbage_alias_is_reported(tmp_path: Path) -> None:
     (tmp_path / SERVING).write_text("../../etc/passwd\n")
     with pytest.raises(CorruptArtifact):
         versions.serving_version(tmp_path)
+
+
+def test_bundled_fit_opens_with_plain_arviz_and_records_the_counts(
+        fitted_home: tuple) -> None:
+    """The model conditions on counts through a factor; the version still records them."""
+    import pandas as pd
+
+    from cohort.workflow import load_dataset
+
+    _, version = fitted_home
+    idata = az.from_netcdf(version.path / POSTERIOR)
+    assert {"posterior", "sample_stats", "log_likelihood", "observed_data",
+            "constant_data"} <= set(idata.groups())
+    arms = load_dataset(version).arms
+    for column in ("n_orr", "n_cr", "n_crs_g3", "n_gvhd_any"):
+        np.testing.assert_array_equal(idata.observed_data[column].values,
+                                      pd.to_numeric(arms[column]).to_numpy(float))
