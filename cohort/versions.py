@@ -107,15 +107,18 @@ def code_version() -> dict[str, str | None]:
     return {"cohort": cohort.__version__, "git_commit": commit}
 
 
+def installed_version(name: str) -> str | None:
+    """A distribution's installed version from its metadata (no import), None if absent."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def library_versions() -> dict[str, str | None]:
     """Installed versions of what shapes a posterior (read from metadata: no imports)."""
-    def installed(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    libraries = {name: installed(name) for name in ("jax", "jaxlib", "numpyro", "arviz", "numpy")}
+    libraries = {name: installed_version(name)
+                 for name in ("jax", "jaxlib", "numpyro", "arviz", "numpy")}
     return {**libraries, "python": platform.python_version()}
 
 

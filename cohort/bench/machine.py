@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cohort.versions import code_version, library_versions
+from cohort.versions import code_version, installed_version, library_versions
 
 GPU_PLATFORMS = ("cuda", "rocm", "oneapi", "gpu")
 
@@ -44,13 +43,7 @@ def machine() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str | None]:
-    def installed(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {**code_version(), **library_versions(), "grpcio": installed("grpcio")}
+    return {**code_version(), **library_versions(), "grpcio": installed_version("grpcio")}
 
 
 def probe_devices() -> dict[str, Any]:
