@@ -43,6 +43,7 @@ def run_notebook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: ANN2
     """Execute a committed notebook in a fresh kernel; returns it with outputs and the
     seconds it took (the executed copy is kept in tmp_path for inspection)."""
     monkeypatch.setenv("COHORT_NOTEBOOK_FIT", "tiny")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' temporary homes land here
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(jax.config.jax_compilation_cache_dir))
     monkeypatch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
