@@ -25,6 +25,7 @@ import jax
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from cohort.errors import Conflict
 from cohort.refit import RefitWorker
 from cohort.v1 import cohort_service_pb2_grpc as pb_grpc
 from server.interceptors import AuthInterceptor, DecodeInterceptor, LoggingInterceptor
@@ -76,17 +77,24 @@ def create_server(settings: Settings, health_servicer: health.HealthServicer | N
                                    thread_name_prefix="cohort-rpc"),
         interceptors=interceptors,
         options=[("grpc.max_receive_message_length", limits.max_message_bytes),
-                 ("grpc.max_send_message_length", limits.max_message_bytes)],
+                 ("grpc.max_send_message_length", limits.max_message_bytes),
+                 # grpc sets SO_REUSEPORT by default on Linux: a second `cohort serve` on
+                 # the same address would then bind too and silently share its traffic
+                 ("grpc.so_reuseport", 0)],
         maximum_concurrent_rpcs=limits.max_concurrent_rpcs)
     pb_grpc.add_CohortServiceServicer_to_server(CohortServicer(settings.home, refits, model,
                                                                settings.limits), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer or new_health(), server)
     reflection.enable_server_reflection(
         (SERVICE.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    if settings.tls is None:
-        port = server.add_insecure_port(settings.address)
-    else:
-        port = server.add_secure_port(settings.address, _credentials(settings.tls))
+    try:
+        if settings.tls is None:
+            port = server.add_insecure_port(settings.address)
+        else:
+            port = server.add_secure_port(settings.address, _credentials(settings.tls))
+    except RuntimeError as error:  # grpc's only signal that the address cannot be bound
+        raise Conflict(f"cannot listen on {settings.address}: {error} (is another server "
+                       "already listening there?)") from error
     return server, port
 
 

@@ -212,3 +212,15 @@ def test_health_and_reflection(tmp_path: Path) -> None:
         assert client.health(SERVICE.full_name) == health_pb2.HealthCheckResponse.SERVING
         database = ProtoReflectionDescriptorDatabase(client._channel)
         assert SERVICE.full_name in database.get_services()
+
+
+def test_a_second_server_on_a_taken_address_is_refused(tmp_path: Path) -> None:
+    """grpc's default SO_REUSEPORT would let both bind and split the traffic silently."""
+    from dataclasses import replace
+
+    from cohort.errors import Conflict
+
+    settings = settings_for(tmp_path)
+    with serving(settings) as port:
+        with pytest.raises(Conflict, match=f"127.0.0.1:{port}"):
+            create_server(replace(settings, address=f"127.0.0.1:{port}"))
