@@ -134,26 +134,65 @@ def _set_precision(config: FitConfig, platform_name: str) -> None:
     jax.config.update("jax_enable_x64", x64)
 
 
+def use_compile_cache(directory: Path) -> None:
+    """An edge's choice: compiled programs persist in `directory` (a repeated fit or a
+    LOTO fold of the same shapes skips minutes of compiling), unless
+    JAX_COMPILATION_CACHE_DIR already chose a place."""
+    if not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", str(directory))
+
+
 def _chunks(total: int, size: int) -> list[int]:
     return [size] * (total // size) + ([total % size] if total % size else [])
 
 
-def _one_chain_chunk(kernel: NUTS, model_kwargs: Mapping[str, Any], length: int) -> Callable:
-    def body(state: Any, _: None) -> tuple[Any, tuple[Any, dict[str, jax.Array]]]:
-        state = kernel.sample(state, (), model_kwargs)
-        stats = {"diverging": state.diverging, "lp": -state.potential_energy,
-                 "energy": state.energy, "n_steps": state.num_steps,
-                 "acceptance_rate": state.accept_prob, "step_size": state.adapt_state.step_size}
-        return state, (state.z, stats)
+class _Inputs(NamedTuple):
+    """model_kwargs split for compiled programs: its array leaves travel as arguments, so
+    one program serves every data set of the same shapes (LOTO folds, refits, the
+    persistent compilation cache); other leaves (names, sizes) stay fixed in the program."""
 
-    return lambda state: jax.lax.scan(body, state, None, length=length)
+    arrays: list[Any]
+    rebuild: Callable[[list[Any]], dict[str, Any]]
 
 
-def _compile(fn: Callable, method: str, state: Any) -> Callable:
+def _inputs(model_kwargs: Mapping[str, Any]) -> _Inputs:
+    leaves, treedef = jax.tree_util.tree_flatten(dict(model_kwargs))
+    is_array = [isinstance(leaf, (np.ndarray, jax.Array)) for leaf in leaves]
+
+    def rebuild(arrays: list[Any]) -> dict[str, Any]:
+        given = iter(arrays)
+        return treedef.unflatten([next(given) if a else leaf
+                                  for leaf, a in zip(leaves, is_array, strict=True)])
+
+    return _Inputs([leaf for leaf, a in zip(leaves, is_array, strict=True) if a], rebuild)
+
+
+def _one_chain_chunk(kernel: NUTS, inputs: _Inputs, length: int) -> Callable:
+    def chunk(state: Any, arrays: list[Any]) -> tuple[Any, tuple[Any, dict[str, jax.Array]]]:
+        model_kwargs = inputs.rebuild(arrays)
+
+        def body(state: Any, _: None) -> tuple[Any, tuple[Any, dict[str, jax.Array]]]:
+            state = kernel.sample(state, (), model_kwargs)
+            stats = {"diverging": state.diverging, "lp": -state.potential_energy,
+                     "energy": state.energy, "n_steps": state.num_steps,
+                     "acceptance_rate": state.accept_prob,
+                     "step_size": state.adapt_state.step_size}
+            return state, (state.z, stats)
+
+        return jax.lax.scan(body, state, None, length=length)
+
+    return chunk
+
+
+def _compile(fn: Callable, method: str, state: Any, arrays: list[Any]) -> Callable:
+    """`fn(state, arrays)` mapped over chains (the state's leading axis), compiled."""
     if method == "parallel":
-        return jax.pmap(fn).lower(state).compile()
-    mapped = jax.vmap(fn) if method == "vectorized" else partial(jax.lax.map, fn)
-    return jax.jit(mapped).lower(state).compile()
+        return jax.pmap(fn, in_axes=(0, None)).lower(state, arrays).compile()
+    if method == "vectorized":
+        mapped = jax.vmap(fn, in_axes=(0, None))
+    else:
+        mapped = lambda s, a: jax.lax.map(lambda one: fn(one, a), s)  # noqa: E731
+    return jax.jit(mapped).lower(state, arrays).compile()
 
 
 class _Phase(NamedTuple):
@@ -163,14 +202,14 @@ class _Phase(NamedTuple):
 
 
 def _run_phase(
-    step: Mapping[int, Callable], state: Any, phase: _Phase, chunk: int,
+    step: Mapping[int, Callable], state: Any, arrays: list[Any], phase: _Phase, chunk: int,
     on_progress: ProgressFn | None, collect: bool,
 ) -> tuple[Any, list[Any], float]:
     """Run one phase chunk by chunk; returns the last state, collected chunks, seconds."""
     start, done, collected = time.perf_counter(), 0, []
     for length in _chunks(phase.total, chunk):
         tick = time.perf_counter()
-        state, out = jax.block_until_ready(step[length](state))
+        state, out = jax.block_until_ready(step[length](state, arrays))
         done += length
         if collect:
             collected.append(out)
@@ -253,7 +292,8 @@ class _Start(NamedTuple):
 
 
 def _start(rng_key: jax.Array, model: Callable, model_kwargs: Mapping[str, Any],
-           config: FitConfig, init_from: warmstart.WarmStart | None) -> _Start:
+           inputs: _Inputs, config: FitConfig, init_from: warmstart.WarmStart | None,
+           ) -> _Start:
     """Kernel and initial per-chain states, warm when `init_from` fits the model's shapes."""
     probe_key, chain_key = jax.random.split(rng_key)
     if init_from is None:
@@ -265,8 +305,11 @@ def _start(rng_key: jax.Array, model: Callable, model_kwargs: Mapping[str, Any],
     kernel = _build_kernel(model, config, plan)
     # init one chain per key under vmap, so the kernel's own sample_fn stays unbatched and
     # the chain method is only a matter of how chunks are mapped over chains
-    init = jax.jit(jax.vmap(lambda k, p: kernel.init(k, num_warmup, p, (), model_kwargs)))
-    state = init(jax.random.split(chain_key, config.num_chains), plan.init_params)
+    init = jax.jit(jax.vmap(
+        lambda k, p, a: kernel.init(k, num_warmup, p, (), inputs.rebuild(a)),
+        in_axes=(0, 0, None)))
+    state = init(jax.random.split(chain_key, config.num_chains), plan.init_params,
+                 inputs.arrays)
     return _Start(kernel, state, plan, num_warmup)
 
 
@@ -297,14 +340,19 @@ def fit_model(
     device = device_description()
     _set_precision(config, device["platform"])
     method = choose_chain_method(config.chain_method, config.num_chains, device["count"])
-    kernel, state, plan, num_warmup = _start(rng_key, model, model_kwargs, config, init_from)
+    inputs = _inputs(model_kwargs)
+    kernel, state, plan, num_warmup = _start(rng_key, model, model_kwargs, inputs, config,
+                                             init_from)
     size = config.chunk_size
     lengths = set(_chunks(num_warmup, size) + _chunks(config.num_samples, size))
-    step = {n: _compile(_one_chain_chunk(kernel, model_kwargs, n), method, state) for n in lengths}
+    step = {n: _compile(_one_chain_chunk(kernel, inputs, n), method, state, inputs.arrays)
+            for n in lengths}
     compile_s = time.perf_counter() - wall
-    state, _, warmup_s = _run_phase(step, state, _Phase("warmup", num_warmup, config.num_samples),
+    state, _, warmup_s = _run_phase(step, state, inputs.arrays,
+                                    _Phase("warmup", num_warmup, config.num_samples),
                                     size, on_progress, collect=False)
-    state, chunks, sampling_s = _run_phase(step, state, _Phase("sampling", config.num_samples, 0),
+    state, chunks, sampling_s = _run_phase(step, state, inputs.arrays,
+                                           _Phase("sampling", config.num_samples, 0),
                                            size, on_progress, collect=True)
     z, stats = _concat(chunks)
     samples = jax.jit(jax.vmap(jax.vmap(kernel.postprocess_fn((), model_kwargs))))(z)
@@ -315,6 +363,14 @@ def fit_model(
         idata, compute_diagnostics(idata, gate, exclude=deterministic),
         Timings(time.perf_counter() - wall, compile_s, warmup_s, sampling_s),
         _adapted(state, config.dense_mass), plan.used, plan.reason, num_warmup, method, device)
+
+
+def load_warm_start(models_dir: Path, version_id: str) -> warmstart.WarmStart:
+    """A version's adapted sampler state (verified like any load)."""
+    previous = load_version(models_dir, version_id)
+    if warmstart.FILE not in previous.manifest["files"]:
+        raise InvalidArgument([Violation("init_from", version_id, "has no warm-start state")])
+    return warmstart.load(previous.file(warmstart.FILE))
 
 
 def fit_to_version(
@@ -336,12 +392,7 @@ def fit_to_version(
     `extra_files` maps more file names to writers (checksummed like the posterior).
     The alias is never moved here: promotion is `versions.set_serving`'s job.
     """
-    warm = None
-    if init_from is not None:
-        previous = load_version(models_dir, init_from)
-        if warmstart.FILE not in previous.manifest["files"]:
-            raise InvalidArgument([Violation("init_from", init_from, "has no warm-start state")])
-        warm = warmstart.load(previous.file(warmstart.FILE))
+    warm = None if init_from is None else load_warm_start(models_dir, init_from)
     result = fit_model(jax.random.PRNGKey(config.seed), model, model_kwargs, config,
                        on_progress, warm, gate, observed_data)
     fields = {

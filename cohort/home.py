@@ -28,5 +28,10 @@ class Home:
         return self.root / "models"
 
     @property
+    def compile_cache(self) -> Path:
+        """JAX's persistent compilation cache (fit.use_compile_cache)."""
+        return self.root / "compile-cache"
+
+    @property
     def operations_dir(self) -> Path:
         return self.root / "operations"

@@ -28,6 +28,7 @@ from cohort.dataset import Dataset
 from cohort.diagnostics import Gate
 from cohort.fit import FitConfig, fit_model
 from cohort.model import ModelData, cohort_model
+from cohort.warmstart import WarmStart
 from cohort.workflow import model_data
 
 # (label, count column, denominator: "efficacy" | "treated", where p lives in the model's
@@ -44,6 +45,9 @@ OUTCOMES = (
 )
 OUTCOME_COLUMNS = (*(column for _, column, _, _ in OUTCOMES), "peak_median", "auc28_median",
                    "tmax_median_days")
+STRATUM_OUTCOMES = ("peak_median", "auc28_median", "tmax_median_days")
+PATIENT_OUTCOMES = ("peak", "auc28", "tmax_days", "best_response", "crs_grade",
+                    "icans_grade", "neut_g3", "gvhd")
 
 
 class Held(NamedTuple):
@@ -62,20 +66,23 @@ class Held(NamedTuple):
 
 
 def hold_out(dataset: Dataset, trial: str) -> Dataset:
-    """The dataset with `trial`'s outcomes emptied (arms kept as covariates only)."""
+    """The dataset with `trial`'s outcomes emptied: its arms, strata and patients keep
+    their rows (covariates only), so the model's shapes are those of the full data and a
+    refit reuses the full fit's compiled program and warm start."""
     arms = dataset.arms.copy()
     held = arms["trial"] == trial
-    for column in OUTCOME_COLUMNS:
-        arms.loc[held, column] = pd.NA
+    arms.loc[held, list(OUTCOME_COLUMNS)] = pd.NA
     held_ids = set(arms.loc[held, "arm_id"])
-    strata, patients = dataset.kinetic_strata, dataset.patients
+    strata, patients = dataset.kinetic_strata.copy(), dataset.patients.copy()
+    strata.loc[strata["arm_id"].isin(held_ids),
+               [c for c in STRATUM_OUTCOMES if c in strata]] = pd.NA
+    held_patients = patients["arm_id"].isin(held_ids)
+    patients.loc[held_patients, [c for c in PATIENT_OUTCOMES if c in patients]] = pd.NA
     kinetics = dataset.patient_kinetics
     return Dataset.from_tables({
-        "arms": arms,
-        "kinetic_strata": strata[~strata["arm_id"].isin(held_ids)],
-        "patients": patients[~patients["arm_id"].isin(held_ids)],
-        "patient_kinetics": kinetics[kinetics["patient_id"].isin(
-            patients.loc[~patients["arm_id"].isin(held_ids), "patient_id"])],
+        "arms": arms, "kinetic_strata": strata, "patients": patients,
+        "patient_kinetics": kinetics[~kinetics["patient_id"].isin(
+            patients.loc[held_patients, "patient_id"])],
     })
 
 
@@ -188,27 +195,46 @@ def reportable_trials(dataset: Dataset) -> list[str]:
     return sorted(set(dataset.arms.loc[has, "trial"]))
 
 
-def run_loto(rng_key: jax.Array, dataset: Dataset, config: FitConfig, gate: Gate,
-             trials: Iterable[str] | None = None,
-             on_trial: Callable[[str, int, int], None] | None = None,
-             ) -> tuple[list[Held], pd.DataFrame]:
-    """Refit without each trial; returns the scored counts and each refit's diagnostics."""
+class Fold(NamedTuple):
+    """One refit without a trial: its scored counts and how the refit went."""
+
+    held: list[Held]
+    fit: dict[str, object]
+
+
+def loto_folds(rng_key: jax.Array, dataset: Dataset, config: FitConfig, gate: Gate,
+               trials: Iterable[str] | None = None,
+               on_trial: Callable[[str, int, int], None] | None = None,
+               init_from: WarmStart | None = None) -> Iterator[Fold]:
+    """Refit without each trial, one fold at a time (so callers can save as they go).
+
+    `init_from` (the full fit's adaptation) warm-starts every refit: a held-out fold has
+    the full data's shapes, and its posterior is close to the full one."""
     chosen = list(trials) if trials is not None else reportable_trials(dataset)
-    held: list[Held] = []
-    fits = []
     for number, trial in enumerate(chosen, start=1):
         if on_trial:
             on_trial(trial, number, len(chosen))
         key = jax.random.fold_in(rng_key, number)
         data = model_data(hold_out(dataset, trial))
-        result = fit_model(key, cohort_model, {"data": data}, config, gate=gate)
+        result = fit_model(key, cohort_model, {"data": data}, config, gate=gate,
+                           init_from=init_from)
         rates = predicted_rates(jax.random.fold_in(key, 1), data,
                                 flat_posterior(result.idata))
-        held += score_trial(dataset, trial, rates, data.index.arms)
-        d = result.diagnostics
-        fits.append({"trial": trial, "max_rhat": d.max_rhat, "min_ess_bulk": d.min_ess_bulk,
-                     "divergences": d.divergences, "wall_s": result.timings.wall_s})
-    return held, pd.DataFrame(fits)
+        d, t = result.diagnostics, result.timings
+        yield Fold(score_trial(dataset, trial, rates, data.index.arms), {
+            "trial": trial, "max_rhat": d.max_rhat, "min_ess_bulk": d.min_ess_bulk,
+            "min_ess_tail": d.min_ess_tail, "divergences": d.divergences,
+            "warm_started": result.warm_started, "num_warmup": result.num_warmup,
+            "wall_s": t.wall_s, "compile_s": t.compile_s})
+
+
+def run_loto(rng_key: jax.Array, dataset: Dataset, config: FitConfig, gate: Gate,
+             trials: Iterable[str] | None = None,
+             on_trial: Callable[[str, int, int], None] | None = None,
+             init_from: WarmStart | None = None) -> tuple[list[Held], pd.DataFrame]:
+    """Every fold of `loto_folds`: the scored counts and each refit's diagnostics."""
+    folds = list(loto_folds(rng_key, dataset, config, gate, trials, on_trial, init_from))
+    return [h for f in folds for h in f.held], pd.DataFrame([f.fit for f in folds])
 
 
 def summarise(held: list[Held]) -> pd.DataFrame:

@@ -21,11 +21,11 @@ from concurrent import futures
 from types import FrameType
 
 import grpc
-import jax
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from cohort.errors import Conflict
+from cohort.fit import use_compile_cache
 from cohort.refit import RefitWorker
 from cohort.v1 import cohort_service_pb2_grpc as pb_grpc
 from server.interceptors import AuthInterceptor, DecodeInterceptor, LoggingInterceptor
@@ -102,13 +102,6 @@ class _Stop(Exception):
     """Raised by the signal handler while the server is still starting."""
 
 
-def _compile_cache(settings: Settings) -> None:
-    """Compiled programs persist under the home (cold start with a version: seconds), unless
-    JAX_COMPILATION_CACHE_DIR already chose a place."""
-    if not jax.config.jax_compilation_cache_dir:
-        jax.config.update("jax_compilation_cache_dir", str(settings.home.root / "compile-cache"))
-
-
 def serve(settings: Settings) -> int:
     """Run until SIGTERM / SIGINT; returns the exit code (0). Listens at once (health
     NOT_SERVING), then loads — fitting a first version on a fresh home — and warms the
@@ -117,7 +110,7 @@ def serve(settings: Settings) -> int:
     health turns NOT_SERVING first (so load balancers stop routing), then in-flight calls
     get `grace_seconds` to finish."""
     started = time.perf_counter()
-    _compile_cache(settings)
+    use_compile_cache(settings.home.compile_cache)
     health_servicer = new_health()
     model = ServingModel(settings.home, WarmPlan(settings.warm_draw_counts),
                          on_change=lambda ready: set_serving(health_servicer, ready))

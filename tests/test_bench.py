@@ -65,10 +65,23 @@ def test_checker_names_every_problem() -> None:
 
 def test_bad_flags_are_reported_together(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["bench", "--suite", "fit,nope", "--devices", "tpu", "--ipd-share", "2",
+                 "--fit-experiments", "sizes,speed", "--patients", "1000,5",
                  "--out", str(tmp_path)])
     assert code == EXIT_INVALID
     err = capsys.readouterr().err
     assert "nope" in err and "tpu" in err and "--ipd-share" in err
+    assert "speed" in err and "--patients" in err and " 5 " in err
+
+
+def test_fit_experiments_choose_the_cases_around_the_baseline() -> None:
+    options = Options(fit_experiments=("sizes",), patients=(1_000, 10_000))
+    cases = fit_cases(make_plan(options).fit, "cpu")
+    assert [(c.experiment, c.data, c.patients, c.warmup) for c in cases] == [
+        ("chain method", "bundled", 0, 1000), ("data size", "synthetic", 1_000, 300),
+        ("data size", "synthetic", 10_000, 300)]
+    everything = fit_cases(make_plan(Options()).fit, "cpu")
+    assert {c.experiment for c in everything} == {"chain method", "precision", "chain count",
+                                                  "data size"}
 
 
 def test_a_missing_gpu_is_reported_not_skipped(tmp_path: Path,

@@ -107,11 +107,44 @@ def test_warm_start_reuses_adaptation_with_shorter_warmup(cold: tuple) -> None:
         assert abs(means[0] - means[1]) < 4 * se
 
 
+def test_a_new_school_warm_starts_with_its_effect_at_zero(cold: tuple) -> None:
+    models_dir, first, before, _ = cold
+    nine = {"sigma": np.append(SIGMA, 12.0), "y": np.append(Y, 5.0)}  # a new group
+    config = FitConfig(**{**TINY.__dict__, "seed": 4})
+    _, after = fit_to_version(models_dir, eight_schools, nine, config, snapshot_hash="abc126",
+                              init_from=first.id, gate=RELAXED)
+    assert after.warm_started and "eta 8 -> 9" in after.warm_start_note
+    assert after.num_warmup == TINY.warm_start_warmup
+    assert after.idata.posterior["eta"].shape[-1] == 9
+    assert after.diagnostics.passed, after.diagnostics.reasons
+
+
+def test_grown_sites_keep_the_old_metric_and_pad_with_the_site_mean() -> None:
+    """Sites raveled in block order (numpyro's): a (2,) then b (); a grows to (3,)."""
+    dense = np.array([[2.0, 0.5, 0.1], [0.5, 4.0, 0.2], [0.1, 0.2, 9.0]])
+    for metric in (np.diag(dense), dense):
+        warm = warmstart.WarmStart(np.array([0.1, 0.4]), {("a", "b"): np.stack([metric] * 2)},
+                                   {"a": np.ones((2, 2)), "b": np.ones((2,))},
+                                   metric.ndim == 2)
+        planned = warmstart.plan(warm, {"a": (3,), "b": ()}, 2, metric.ndim == 2)
+        assert planned.used and "a 2 -> 3" in planned.reason
+        np.testing.assert_array_equal(planned.init_params["a"], [[1, 1, 0], [1, 1, 0]])
+        padded = planned.inverse_mass_matrix[("a", "b")]
+        old = [0, 1, 3]
+        np.testing.assert_array_equal(padded[np.ix_(old, old)] if metric.ndim == 2
+                                      else padded[old], metric)
+        diagonal = np.diag(padded) if metric.ndim == 2 else padded
+        assert diagonal[2] == 3.0  # the mean of a's old variances, 2 and 4
+        if metric.ndim == 2:  # no invented correlations
+            assert not padded[2, old].any() and not padded[old, 2].any()
+        assert planned.step_size == pytest.approx(0.2)
+
+
 def test_changed_shapes_fall_back_to_cold_and_a_failed_gate_is_never_served(
     cold: tuple,
 ) -> None:
     models_dir, first, *_ = cold
-    nine = {"sigma": np.append(SIGMA, 12.0), "y": np.append(Y, 5.0)}  # a new school
+    nine = {"sigma": SIGMA[:7], "y": Y[:7]}  # a school fewer: no warm start shrinks
     config = FitConfig(num_chains=2, num_warmup=100, num_samples=100, seed=3, chunk_size=50,
                        chain_method="sequential")
     version, result = fit_to_version(models_dir, eight_schools, nine, config,

@@ -68,16 +68,17 @@ def fit_cases(plan: FitPlan, platform: str) -> list[FitCase]:
     dtype = default_dtype(platform)
     other = "float32" if dtype == "float64" else "float64"
     depth = plan.max_tree_depth
-    methods = ["vectorized"] + [m for m in plan.methods if m != "vectorized"]
+    methods = [m for m in plan.methods if m != "vectorized"]
     cases = [FitCase("bundled", 0, plan.chains, m, dtype, plan.warmup, plan.samples, depth,
-                     "chain method") for m in methods]
+                     "chain method") for m in ["vectorized", *methods]]
     cases.append(FitCase("bundled", 0, plan.chains, "vectorized", other, plan.warmup,
                          plan.samples, depth, "precision"))
     cases += [FitCase("bundled", 0, n, "vectorized", dtype, plan.sweep_warmup, plan.sweep_samples,
                       depth, "chain count") for n in plan.chain_counts]
     cases += [FitCase("synthetic", n, plan.chains, "vectorized", dtype, plan.synthetic_warmup,
                       plan.synthetic_samples, depth, "data size") for n in plan.patients]
-    return cases
+    baseline = cases[0]  # always: every comparison is read against it
+    return [baseline] + [c for c in cases[1:] if c.experiment in plan.experiments]
 
 
 def bundled_workload() -> Workload:

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 SUITES = ("fit", "predict", "refit", "serve", "startup")
 DEVICES = ("cpu", "gpu")
+# Comparisons of the fit suite (--fit-experiments) → their labels in bench.json / bench.md.
+# The bundled baseline (vectorized, default precision and chains) always runs.
+FIT_EXPERIMENTS = {"methods": "chain method", "precision": "precision",
+                   "chains": "chain count", "sizes": "data size"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,8 @@ class Options:
     quick: bool = False
     repeats: int | None = None  # None: the preset's
     ipd_share: float = 0.2  # fraction of synthetic arms also given as individual patients
+    fit_experiments: tuple[str, ...] = tuple(FIT_EXPERIMENTS)  # keys of FIT_EXPERIMENTS
+    patients: tuple[int, ...] | None = None  # synthetic data sizes (None: the preset's)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class FitPlan:
     sweep_warmup: int = 300
     sweep_samples: int = 300
     max_tree_depth: int = 10  # numpyro's default; --quick caps it to bound every iteration
+    experiments: tuple[str, ...] = tuple(FIT_EXPERIMENTS.values())  # labels to run
 
 
 @dataclass(frozen=True)
@@ -79,14 +86,18 @@ class Plan:
 
 
 def make_plan(options: Options) -> Plan:
+    chosen = {"experiments": tuple(FIT_EXPERIMENTS[k] for k in options.fit_experiments)}
+    if options.patients:
+        chosen["patients"] = tuple(options.patients)
     if not options.quick:
-        return Plan(options, options.repeats or 3)
+        return Plan(options, options.repeats or 3, fit=FitPlan(**chosen))
     return Plan(
         options, options.repeats or 1,
         # every case compiles the model (minutes on a shared 2-core CPU): one of each kind
-        FitPlan(chains=2, warmup=20, samples=20, patients=(200,), synthetic_arms=6,
-                synthetic_warmup=20, synthetic_samples=20, chain_counts=(1,),
-                sweep_warmup=20, sweep_samples=20, max_tree_depth=4),
+        FitPlan(**{"chains": 2, "warmup": 20, "samples": 20, "patients": (200,),
+                   "synthetic_arms": 6, "synthetic_warmup": 20, "synthetic_samples": 20,
+                   "chain_counts": (1,), "sweep_warmup": 20, "sweep_samples": 20,
+                   "max_tree_depth": 4, **chosen}),
         # one draw bucket and one patient bucket: the fewest compiles that cover every path
         PredictPlan(patients=(10, 50), draws=(64,), max_simulated=100_000),
         ServePlan(sizes=((30, 100),), requests=20, clients=(1, 4), load_size=(30, 100),

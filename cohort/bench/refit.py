@@ -1,10 +1,9 @@
 """The refit suite: a warm-started refit after one new arm against a cold fit of the same
 data (DESIGN §8 asks for ≤ 0.5× the cold wall time).
 
-Two scenarios, because warm starts need unchanged parameter shapes (cohort.warmstart):
-the new arm joins an existing trial (the warm start applies), or it is a new trial (a new
-trial effect changes the shapes: the refit falls back to a cold start and says so; the
-`warm_started` value of each run records which happened).
+Two scenarios: the new arm joins an existing trial (every parameter keeps its shape), or it
+is a new trial (the trial effects grow by one row, which starts at 0 — cohort.warmstart);
+each run's `warm_started` / `warm_start_note` record what the refit reused.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from cohort.bench import DEVICES, SUITES, ExternalSuite, Options, run_benchmark
+from cohort.bench.plan import FIT_EXPERIMENTS
 from cohort.errors import InvalidArgument, Violation
 from cohort.home import Home
 
@@ -33,9 +34,20 @@ def parse_options(args: argparse.Namespace) -> tuple[Options, list[str], list[st
         problems.append(Violation("--repeats", str(args.repeats), "must be an integer >= 1"))
     if not 0.0 <= args.ipd_share <= 1.0:
         problems.append(Violation("--ipd-share", str(args.ipd_share), "must be in [0, 1]"))
+    experiments, bad_experiments = _names("--fit-experiments", args.fit_experiments,
+                                          tuple(FIT_EXPERIMENTS))
+    problems += bad_experiments
+    patients: list[int] = []
+    for text in (args.patients or "").split(","):
+        if text.strip():
+            if text.strip().isdigit() and int(text) >= 10:
+                patients.append(int(text))
+            else:
+                problems.append(Violation("--patients", text.strip(), "must be an integer >= 10"))
     if problems:
         raise InvalidArgument(problems)
-    return Options(args.quick, args.repeats, args.ipd_share), suites, devices
+    return (Options(args.quick, args.repeats, args.ipd_share, tuple(experiments),
+                    tuple(patients) or None), suites, devices)
 
 
 def _log(line: str) -> None:
@@ -76,5 +88,11 @@ def register(commands: argparse._SubParsersAction,
                    help="runs per figure (default 3, or 1 with --quick)")
     p.add_argument("--ipd-share", type=float, default=0.2,
                    help="share of synthetic arms also given as individual patients")
+    p.add_argument("--fit-experiments", default=",".join(FIT_EXPERIMENTS),
+                   help="fit suite comparisons besides the bundled baseline, from "
+                   f"{{{','.join(FIT_EXPERIMENTS)}}} (default: all)")
+    p.add_argument("--patients", default=None, metavar="N,N",
+                   help="synthetic data sizes of the fit suite (default 1000,10000,100000; "
+                   "--quick: 200)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(run=lambda args: run_bench(args, external))

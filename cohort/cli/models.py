@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cohort.fit import FitConfig, FitResult, Progress, check_config
+from cohort.fit import FitConfig, FitResult, Progress, check_config, use_compile_cache
 from cohort.home import Home
 from cohort.report import forest_plot, main_effects
 from cohort.snapshot import Snapshot
@@ -55,6 +55,7 @@ def run_fit(args: argparse.Namespace) -> int:
                                     num_samples=args.samples, seed=args.seed,
                                     warm_start_warmup=args.warm_start_warmup))
     home = Home.resolve(args.home)
+    use_compile_cache(home.compile_cache)
     snapshot = current_snapshot(home, args.position)
     print(fit_plan(snapshot, config), file=sys.stderr)
     version, result = fit_snapshot(home, snapshot, config, ProgressPrinter(), args.init_from)

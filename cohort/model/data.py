@@ -49,6 +49,8 @@ class DataIndex(NamedTuple):
     attr_columns: tuple[str, ...]
     patients: tuple[str, ...]
     product_targets: tuple[str, ...] = ()  # target of each product, e.g. "CD19/CD22"
+    n_ld_unknown: int = 0  # unknown LD features: the size of the imputation plate, kept
+    # here (static) because fits pass the arrays as traced arguments
     outcomes: tuple[str, ...] = OUTCOMES
     units: tuple[str, ...] = UNITS
     combos: tuple[tuple[str, ...], ...] = COMBOS
@@ -295,6 +297,7 @@ def build_model_data(arms: pd.DataFrame, kinetic_strata: pd.DataFrame | None = N
     nodes, log_weights = gauss_hermite(n_nodes)
     levels = np.array([[names.index(v) for v, names in zip(c, LEVELS.values(), strict=True)]
                        for c in COMBOS], dtype=np.int32)
-    return ModelData(index=index, rows=rows, strata=stratum_rows, patients=ipd, ld=ld,
-                     compatible=compatible, combo_levels=levels, nodes=nodes,
+    return ModelData(index=index._replace(n_ld_unknown=int(ld.unknown.sum())), rows=rows,
+                     strata=stratum_rows, patients=ipd, ld=ld, compatible=compatible,
+                     combo_levels=levels, nodes=nodes,
                      log_weights=log_weights)

@@ -84,18 +84,20 @@ def _trial_effects(size: int, tau: Array, priors: Priors) -> Array:
 
 
 def _ld_features(data: ModelData, priors: Priors) -> Array:
-    """Observed LD features with latent values where unknown (features.Impute)."""
+    """Observed LD features with latent values where unknown (features.Impute).
+
+    jnp throughout: the data may be traced (fit.py passes arrays as arguments)."""
     value = _float(data.ld.value)
-    unknown = np.flatnonzero(data.ld.unknown.ravel())
-    if unknown.size == 0:
+    if data.index.n_ld_unknown == 0:
         return value
-    kind = data.ld.kind.ravel()[unknown]
-    sd = np.where(kind >= Impute.CD52_AUTOLOGOUS, priors.cd52_logit_scale,
-                  np.take(priors.ld_impute_sd, np.minimum(kind, 1)))
-    loc = np.where(kind == Impute.CD52_AUTOLOGOUS, priors.cd52_logit_loc[0],
-                   np.where(kind == Impute.CD52_OTHER, priors.cd52_logit_loc[1],
-                            data.ld.loc.ravel()[unknown]))
-    with numpyro.plate("ld_unknown", unknown.size):
+    unknown = jnp.nonzero(jnp.ravel(data.ld.unknown), size=data.index.n_ld_unknown)[0]
+    kind = jnp.ravel(data.ld.kind)[unknown]
+    sd = jnp.where(kind >= Impute.CD52_AUTOLOGOUS, priors.cd52_logit_scale,
+                   jnp.asarray(priors.ld_impute_sd)[jnp.minimum(kind, 1)])
+    loc = jnp.where(kind == Impute.CD52_AUTOLOGOUS, priors.cd52_logit_loc[0],
+                    jnp.where(kind == Impute.CD52_OTHER, priors.cd52_logit_loc[1],
+                              jnp.ravel(data.ld.loc)[unknown]))
+    with numpyro.plate("ld_unknown", data.index.n_ld_unknown):
         z = numpyro.sample("ld_z", dist.Normal(0.0, 1.0))
     x = _float(loc) + _float(sd) * z
     imputed = numpyro.deterministic(
