@@ -126,6 +126,8 @@ def test_fit_suite_measures_each_case_or_says_why_not() -> None:
         assert run["chain_method_run"] == "vectorized" and run["grad_evals_per_s"] > 0
         assert run["wall_s"] >= run["compile_s"] + run["sampling_s"]
         assert set(r["summary"]) >= {"wall_s", "min_ess_bulk_per_s", "divergences"}
+        # 20 draws cannot reach the default gate's ESS 400: the run says which criterion
+        assert not run["gate_passed"] and "min bulk ESS" in run["gate_reasons"]
     if jax.device_count() < 2:
         assert parallel["status"] == "not applicable"
         assert "one device per chain" in parallel["reason"]
@@ -223,5 +225,9 @@ def test_quick_benchmark_of_every_suite(fitted_home: tuple[Home, Version], tmp_p
     assert failed == []
     assert {r["suite"] for r in document["results"]} == {"fit", "predict", "refit", "serve",
                                                         "startup"}
+    for refit in (r for r in document["results"] if r["suite"] == "refit"):
+        for fit in ("cold", "warm"):  # tiny fits fail the gate; the run says why
+            run = refit["runs"][0]
+            assert (run[f"{fit}_gate_reasons"] == "") == run[f"{fit}_gate_passed"]
     for png in ("fit.png", "predict.png", "serve.png"):
         assert (out / png).stat().st_size > 0

@@ -51,6 +51,22 @@ def test_strata_kept_by_response_group_and_regimen(bundled: ModelData) -> None:
     assert np.bincount(bundled.strata.group, minlength=3).tolist() == [3, 2, 2]
 
 
+def test_an_arm_median_covered_by_both_response_strata_is_not_counted_twice() -> None:
+    folder = resources.files("cohort") / "data"
+    arms, strata = pd.read_csv(folder / "arms.csv"), pd.read_csv(folder / "kinetic_strata.csv")
+    zuma1 = "ZUMA1_P2_axicel_LBCL"  # strata: responders (2 rows) and non-responders
+    arms.loc[arms["arm_id"] == zuma1, ["peak_median", "peak_unit"]] = [30.0, "cells/uL"]
+    strata.loc[(strata["arm_id"] == zuma1) & (strata["response_group"] == "responder"),
+               "auc28_median"] = np.nan  # AUC0-28: non-responders only
+    arms.loc[arms["arm_id"] == zuma1, ["auc28_median", "auc28_unit"]] = [300.0, "cells/uL"]
+    both = build_model_data(arms, strata)
+    one_group = build_model_data(arms, strata[strata["response_group"] != "non-responder"])
+    rows = both.rows.arm == both.index.arms.index(zuma1)
+    assert not both.rows.kin_mask[rows, 0].any()  # peak: both groups report it
+    assert both.rows.kin_mask[rows, 1].all()  # AUC0-28: one group only
+    assert one_group.rows.kin_mask[rows].all()
+
+
 @pytest.mark.parametrize("x64", [True, False])
 def test_log_density_and_gradient_are_finite(bundled: ModelData, x64: bool) -> None:
     def value_and_grad(key: jax.Array) -> tuple:

@@ -2,8 +2,14 @@
 strata and some IPD) → a real NUTS fit covers the known values.
 
 Criterion per parameter: truth inside the central 95% posterior interval and
-|posterior mean − truth| < 3 posterior sd. With ≥ 150 effective draws the Monte Carlo
-error of the mean is ≤ sd/12, so these bounds are set by posterior, not MC, uncertainty.
+|posterior mean − truth| < 3 posterior sd, on chains that mixed (split R-hat < 1.05 and
+bulk ESS ≥ 100 over the test's 2 × 200 draws). With ≥ 100 effective draws the Monte Carlo
+error of the mean is ≤ sd/10, so the bounds are set by posterior, not MC, uncertainty.
+
+With five effects, a calibrated model misses one 95% interval on about one data set in
+four (1 − 0.95⁵): the seed is fixed, so the test is repeatable, and a miss is a prompt to
+look across data sets (as done for issue #3: z per effect over five data sets), not
+proof of bias on its own.
 """
 
 from __future__ import annotations
@@ -50,23 +56,15 @@ def _check(recovered: dict[str, tuple[np.ndarray, float]]) -> None:
     for name, (draws, truth) in recovered.items():
         low, high = np.quantile(draws, [0.025, 0.975])
         z = (draws.mean() - truth) / draws.std()
-        rhat = float(az.rhat(draws.reshape(2, -1)))  # nuts(): 2 chains, chain-major
+        chains = draws.reshape(2, -1)  # nuts(): 2 chains, chain-major
+        rhat, ess = float(az.rhat(chains)), float(az.ess(chains))
         report.append(f"{name}: truth {truth:+.2f} 95% [{low:+.2f}, {high:+.2f}] z {z:+.2f} "
-                      f"R-hat {rhat:.3f}")
-        if not (low < truth < high and abs(z) < 3):
+                      f"R-hat {rhat:.3f} ESS {ess:.0f}")
+        if not (low < truth < high and abs(z) < 3 and rhat < 1.05 and ess >= 100):
             missed.append(name)
     assert not missed, f"missed {missed}:\n" + "\n".join(report)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known finding, open: on this seed flu → expansion is recovered at z = +2.39 with the "
-    "truth just below its 95% interval [0.93, 2.06] (z = +2.15 before LD centring and the "
-    "τ total/share parameterisation, so neither caused it); the other four effects pass "
-    "(|z| <= 1.5). Earlier fits on other synthetic data gave z = +2.6..+2.8 and -0.9 for "
-    "flu: a possible upward bias of the Flu effect to investigate (see the issue note). "
-    "Not yet ruled out: convergence — a 4 × 500 + 500 fit of this data set was still in "
-    "warm-up after 400 iterations and an hour of (shared) CPU, i.e. deep trees; the R-hat "
-    "now printed per effect says whether 2 × 200 + 200 mixes."))
 def test_recovery_small() -> None:
     _check(_recover(SMALL, 200))
 

@@ -110,7 +110,8 @@ def measure(rng_key: jax.Array, workload: Workload, config: FitConfig) -> Run:
             "other_s": t.wall_s - t.compile_s - t.warmup_s - t.sampling_s,
             "min_ess_bulk": d.min_ess_bulk, "min_ess_bulk_per_s": d.min_ess_bulk / t.sampling_s,
             "grad_evals_per_s": steps / t.sampling_s, "divergences": d.divergences,
-            "max_rhat": d.max_rhat, "gate_passed": d.passed, "chain_method_run": fit.chain_method,
+            "max_rhat": d.max_rhat, "gate_passed": d.passed, "gate_reasons": "; ".join(d.reasons),
+            "chain_method_run": fit.chain_method,
             "patients": workload.patients, "ipd_patients": workload.ipd_patients}
 
 

@@ -49,6 +49,8 @@ def _figures(cold: FitResult, warm: FitResult) -> Run:
             "warm_started": warm.warm_started, "warm_start_note": warm.warm_start_note,
             "cold_gate_passed": cold.diagnostics.passed,
             "warm_gate_passed": warm.diagnostics.passed,
+            "cold_gate_reasons": "; ".join(cold.diagnostics.reasons),
+            "warm_gate_reasons": "; ".join(warm.diagnostics.reasons),
             "cold_min_ess_bulk": cold.diagnostics.min_ess_bulk,
             "warm_min_ess_bulk": warm.diagnostics.min_ess_bulk}
 

@@ -186,12 +186,30 @@ def _kinetics(frame: pd.DataFrame, keep: np.ndarray) -> tuple:
     return np.stack(logs, 1), np.stack(units, 1).astype(np.int32), np.stack(masks, 1)
 
 
+def covered_by_strata(arms: pd.DataFrame, strata: pd.DataFrame) -> np.ndarray:
+    """(n_arms, 2) bool: the arm has a responder and a non-responder median of the measure.
+
+    Why: those two medians describe the same patients as the arm's overall median, which
+    then adds almost nothing of its own; counting all three as independent would use the
+    arm's kinetics about twice and make the posterior overconfident."""
+    response = strata[strata["stratum_kind"] == "response"] if len(strata) else strata
+    covered = []
+    for measure in MEASURES:
+        has = (response.get("response_group", pd.Series(dtype=object)).isin(RESPONSE_GROUPS)
+               & _kinetics(response, np.ones(len(response), bool))[2][:, MEASURES.index(measure)])
+        groups = response[has].groupby("arm_id")["response_group"].nunique()
+        full = set(groups[groups == len(RESPONSE_GROUPS)].index)
+        covered.append(arms["arm_id"].isin(full).to_numpy())
+    return np.stack(covered, axis=1)
+
+
 def _arm_rows(arms: pd.DataFrame, index: DataIndex, attrs: pd.DataFrame,
-              compatible: np.ndarray, superseded: np.ndarray) -> ArmRows:
+              compatible: np.ndarray, superseded: np.ndarray, covered: np.ndarray) -> ArmRows:
     product = _codes(arms["product"], index.products)
     arm, combo = expand_rows(product, [np.flatnonzero(c) for c in compatible])
     ord_coef, ord_const, bin_coef, bin_const, n_treated, n_eff = _arm_counts(arms, superseded)
     kin_log, kin_unit, kin_mask = _kinetics(arms, ~superseded)
+    kin_mask &= ~covered
     targets = attrs["target"].to_numpy()
     attr = np.array([attribute_design(COMBOS[c], targets[product[a]], index.targets)
                      for a, c in zip(arm, combo, strict=True)]).reshape(len(arm), -1)
@@ -286,7 +304,8 @@ def build_model_data(arms: pd.DataFrame, kinetic_strata: pd.DataFrame | None = N
     index = index._replace(product_targets=tuple(str(t) for t in attrs["target"]))
     compatible = _compatibility(attrs)
     superseded = arms["arm_id"].isin(set(patients["arm_id"])).to_numpy()
-    rows = _arm_rows(arms, index, attrs, compatible, superseded)
+    rows = _arm_rows(arms, index, attrs, compatible, superseded,
+                     covered_by_strata(arms, strata))
     autologous = (attrs["cell_source"] == "autologous").to_numpy()[
         _codes(arms["product"], index.products)]
     stratum_rows, ld_strata = _strata_rows(arms, strata, rows, autologous)
