@@ -66,11 +66,12 @@ def test_checker_names_every_problem() -> None:
 def test_bad_flags_are_reported_together(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["bench", "--suite", "fit,nope", "--devices", "tpu", "--ipd-share", "2",
                  "--fit-experiments", "sizes,speed", "--patients", "1000,5",
-                 "--out", str(tmp_path)])
+                 "--fit-time-limit", "-1", "--out", str(tmp_path)])
     assert code == EXIT_INVALID
     err = capsys.readouterr().err
     assert "nope" in err and "tpu" in err and "--ipd-share" in err
     assert "speed" in err and "--patients" in err and " 5 " in err
+    assert "--fit-time-limit" in err and "-1" in err
 
 
 def test_fit_experiments_choose_the_cases_around_the_baseline() -> None:
@@ -132,6 +133,17 @@ def test_fit_suite_measures_each_case_or_says_why_not() -> None:
         assert parallel["status"] == "not applicable"
         assert "one device per chain" in parallel["reason"]
     assert float32["case"]["dtype"] == "float32" and len(lines) == 3
+
+
+def test_a_fit_past_the_time_limit_is_stopped_and_says_how_far_it_got() -> None:
+    plan = FitPlan(chains=2, warmup=20, samples=20, methods=("vectorized",), patients=(),
+                   chain_counts=(), max_tree_depth=3, experiments=("chain method",))
+    toy = Workload("toy", _toy, {"y": jnp.arange(6.0)}, 6, 0)
+    stopped, = run_cases(jax.random.PRNGKey(0), fit_cases(plan, "cpu"), lambda case: toy, 1,
+                         "cpu", lambda line: None, limit_s=1e-9)
+    assert stopped["status"] == "failed" and stopped["runs"] == []
+    assert "stopped at the time limit" in stopped["reason"]
+    assert "warmup iteration 10/20" in stopped["reason"]  # checked every 10 iterations
 
 
 def test_synthetic_sizes_and_ipd_share() -> None:

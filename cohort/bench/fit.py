@@ -8,6 +8,7 @@ the bundled baseline: chain method, float precision, chain count, data size.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,7 +18,7 @@ import jax
 from cohort.bench.plan import FitPlan
 from cohort.bench.results import Log, Result, Run, describe, failed, not_applicable, result
 from cohort.bundled import bundled_dataset
-from cohort.fit import FitConfig, choose_chain_method, fit_model
+from cohort.fit import FitConfig, Progress, ProgressFn, choose_chain_method, fit_model
 from cohort.model import build_model_data, cohort_model
 from cohort.synthetic import SyntheticConfig, simulate
 
@@ -47,9 +48,11 @@ class FitCase:
     experiment: str  # which comparison this case belongs to (a table of bench.md)
 
     def config(self, seed: int) -> FitConfig:
+        # chunks of 10 iterations: the time limit is checked that often
         return FitConfig(num_chains=self.chains, num_warmup=self.warmup,
                          num_samples=self.samples, seed=seed, chain_method=self.chain_method,
-                         max_tree_depth=self.max_tree_depth, x64=self.dtype == "float64")
+                         max_tree_depth=self.max_tree_depth, x64=self.dtype == "float64",
+                         chunk_size=10)
 
     def labels(self) -> dict[str, str | int]:
         size = {"patients": self.patients} if self.data == "synthetic" else {}
@@ -100,9 +103,33 @@ def synthetic_workload(rng_key: jax.Array, patients: int, arms: int, ipd_share: 
                     int(tables["arms"]["n_treated"].sum()), len(tables["patients"]))
 
 
-def measure(rng_key: jax.Array, workload: Workload, config: FitConfig) -> Run:
+class TimeLimitReached(Exception):
+    """A fit case ran past --fit-time-limit; the message says how far it got and how fast."""
+
+
+def _time_limit(limit_s: float | None) -> ProgressFn | None:
+    """A progress callback that stops the fit once `limit_s` seconds have passed."""
+    if limit_s is None:
+        return None
+    start = time.perf_counter()
+
+    def check(progress: Progress) -> None:
+        elapsed = time.perf_counter() - start
+        if elapsed > limit_s:
+            more = "" if progress.eta_seconds is None else \
+                f"; at that speed about {progress.eta_seconds / 60:.0f} min more"
+            raise TimeLimitReached(
+                f"stopped at the time limit ({limit_s:.0f} s): {progress.phase} iteration "
+                f"{progress.iteration}/{progress.total} after {elapsed:.0f} s incl. compile"
+                f"{more}")
+    return check
+
+
+def measure(rng_key: jax.Array, workload: Workload, config: FitConfig,
+            limit_s: float | None = None) -> Run:
     """One fit's figures (the default gate's verdict included: §8 asks for a passing fit)."""
-    fit = fit_model(rng_key, workload.model, workload.model_kwargs, config)
+    fit = fit_model(rng_key, workload.model, workload.model_kwargs, config,
+                    on_progress=_time_limit(limit_s))
     t, d = fit.timings, fit.diagnostics
     steps = float(fit.idata.sample_stats["n_steps"].sum())
     return {"wall_s": t.wall_s, "wall_excl_compile_s": t.wall_s - t.compile_s,
@@ -126,9 +153,10 @@ def parallel_problem(case: FitCase) -> str | None:
 
 
 def run_cases(rng_key: jax.Array, cases: list[FitCase], workloads: Callable[[FitCase], Workload],
-              repeats: int, device: str, log: Log) -> list[Result]:
-    """Every case `repeats` times on this process's JAX platform; a case that fails is
-    reported as failed and the others still run."""
+              repeats: int, device: str, log: Log, limit_s: float | None = None
+              ) -> list[Result]:
+    """Every case `repeats` times on this process's JAX platform; a case that fails (or
+    runs past `limit_s` seconds) is reported as failed and the others still run."""
     results = []
     for number, case in enumerate(cases):
         labels = case.labels()
@@ -140,7 +168,7 @@ def run_cases(rng_key: jax.Array, cases: list[FitCase], workloads: Callable[[Fit
             workload, runs = workloads(case), []
             for repeat in range(repeats):
                 key = jax.random.fold_in(jax.random.fold_in(rng_key, number), repeat)
-                runs.append(measure(key, workload, case.config(seed=repeat)))
+                runs.append(measure(key, workload, case.config(seed=repeat), limit_s))
                 log(f"fit {device} {describe(labels)} run {repeat + 1}/{repeats}: "
                     f"wall {runs[-1]['wall_s']:.1f} s, min ESS/s "
                     f"{runs[-1]['min_ess_bulk_per_s']:.3g}")

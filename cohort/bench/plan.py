@@ -27,6 +27,7 @@ class Options:
     ipd_share: float = 0.2  # fraction of synthetic arms also given as individual patients
     fit_experiments: tuple[str, ...] = tuple(FIT_EXPERIMENTS)  # keys of FIT_EXPERIMENTS
     patients: tuple[int, ...] | None = None  # synthetic data sizes (None: the preset's)
+    fit_time_limit_s: float | None = None  # a fit case still running then is stopped
 
 
 @dataclass(frozen=True)

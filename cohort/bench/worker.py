@@ -45,7 +45,8 @@ def run_task(task: dict[str, Any]) -> list[Result] | dict[str, Any]:
         chosen = FIT_GROUPS[task["group"]]
         cases = [c for c in fit_cases(plan.fit, jax.default_backend()) if chosen(c.chain_method)]
         workloads = workload_source(key, plan.fit, plan.options.ipd_share)
-        return run_cases(key, cases, workloads, plan.repeats, device, _log)
+        return run_cases(key, cases, workloads, plan.repeats, device, _log,
+                         plan.options.fit_time_limit_s)
     home = Home.resolve(task["home"])
     if suite == "predict":
         return run_predict(load_fitted(home), plan.predict, plan.repeats, device, _log)

@@ -44,10 +44,13 @@ def parse_options(args: argparse.Namespace) -> tuple[Options, list[str], list[st
                 patients.append(int(text))
             else:
                 problems.append(Violation("--patients", text.strip(), "must be an integer >= 10"))
+    if args.fit_time_limit is not None and not args.fit_time_limit > 0:
+        problems.append(Violation("--fit-time-limit", str(args.fit_time_limit),
+                                  "must be a number of seconds > 0"))
     if problems:
         raise InvalidArgument(problems)
     return (Options(args.quick, args.repeats, args.ipd_share, tuple(experiments),
-                    tuple(patients) or None), suites, devices)
+                    tuple(patients) or None, args.fit_time_limit), suites, devices)
 
 
 def _log(line: str) -> None:
@@ -94,5 +97,9 @@ def register(commands: argparse._SubParsersAction,
     p.add_argument("--patients", default=None, metavar="N,N",
                    help="synthetic data sizes of the fit suite (default 1000,10000,100000; "
                    "--quick: 200)")
+    p.add_argument("--fit-time-limit", type=float, default=None, metavar="SECONDS",
+                   help="stop a fit case that runs longer (checked every 10 iterations) and "
+                   "report it failed with its speed and the time it would still need "
+                   "(default: no limit)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(run=lambda args: run_bench(args, external))
