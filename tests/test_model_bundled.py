@@ -65,6 +65,7 @@ def test_an_arm_median_covered_by_both_response_strata_is_not_counted_twice() ->
     assert not both.rows.kin_mask[rows, 0].any()  # peak: both groups report it
     assert both.rows.kin_mask[rows, 1].all()  # AUC0-28: one group only
     assert one_group.rows.kin_mask[rows].all()
+    assert build_model_data(arms).rows.kin_mask[rows].all()  # no strata table at all
 
 
 @pytest.mark.parametrize("x64", [True, False])

@@ -192,14 +192,16 @@ def covered_by_strata(arms: pd.DataFrame, strata: pd.DataFrame) -> np.ndarray:
     Why: those two medians describe the same patients as the arm's overall median, which
     then adds almost nothing of its own; counting all three as independent would use the
     arm's kinetics about twice and make the posterior overconfident."""
-    response = strata[strata["stratum_kind"] == "response"] if len(strata) else strata
+    response = strata[strata["stratum_kind"] == "response"]
+    if "response_group" not in response:  # e.g. no strata table at all
+        response = response.assign(response_group=None)
+    grouped = response["response_group"].isin(RESPONSE_GROUPS).to_numpy()
+    stated = _kinetics(response, grouped)[2]  # (n, measure): usable median
     covered = []
-    for measure in MEASURES:
-        has = (response.get("response_group", pd.Series(dtype=object)).isin(RESPONSE_GROUPS)
-               & _kinetics(response, np.ones(len(response), bool))[2][:, MEASURES.index(measure)])
-        groups = response[has].groupby("arm_id")["response_group"].nunique()
-        full = set(groups[groups == len(RESPONSE_GROUPS)].index)
-        covered.append(arms["arm_id"].isin(full).to_numpy())
+    for k in range(len(MEASURES)):
+        groups = response[stated[:, k]].groupby("arm_id")["response_group"].nunique()
+        covered.append(arms["arm_id"].isin(groups.index[groups == len(RESPONSE_GROUPS)])
+                       .to_numpy())
     return np.stack(covered, axis=1)
 
 
