@@ -66,12 +66,14 @@ def test_checker_names_every_problem() -> None:
 def test_bad_flags_are_reported_together(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["bench", "--suite", "fit,nope", "--devices", "tpu", "--ipd-share", "2",
                  "--fit-experiments", "sizes,speed", "--patients", "1000,5",
-                 "--fit-time-limit", "-1", "--out", str(tmp_path)])
+                 "--fit-time-limit", "-1", "--synthetic-iterations", "100", "--out",
+                 str(tmp_path)])
     assert code == EXIT_INVALID
     err = capsys.readouterr().err
     assert "nope" in err and "tpu" in err and "--ipd-share" in err
     assert "speed" in err and "--patients" in err and " 5 " in err
     assert "--fit-time-limit" in err and "-1" in err
+    assert "--synthetic-iterations" in err and "WARMUP,SAMPLES" in err
 
 
 def test_fit_experiments_choose_the_cases_around_the_baseline() -> None:
@@ -80,6 +82,10 @@ def test_fit_experiments_choose_the_cases_around_the_baseline() -> None:
     assert [(c.experiment, c.data, c.patients, c.warmup) for c in cases] == [
         ("chain method", "bundled", 0, 1000), ("data size", "synthetic", 1_000, 300),
         ("data size", "synthetic", 10_000, 300)]
+    shorter = Options(fit_experiments=("sizes",), patients=(10_000,),
+                      synthetic_iterations=(100, 150))
+    assert [(c.data, c.warmup, c.samples) for c in fit_cases(make_plan(shorter).fit, "cpu")] \
+        == [("bundled", 1000, 1000), ("synthetic", 100, 150)]
     everything = fit_cases(make_plan(Options()).fit, "cpu")
     assert {c.experiment for c in everything} == {"chain method", "precision", "chain count",
                                                   "data size"}

@@ -40,24 +40,33 @@ def test_prior_predictive_counts_are_in_range() -> None:
     np.testing.assert_allclose(params.cuts, draws["cuts"])
 
 
-def test_product_and_trial_scales_keep_their_halfnormal_priors() -> None:
-    """τ_product and τ_trial are sampled as a total and a share (for NUTS); the prior they
-    imply must still be two independent HalfNormal(scale) — checked on 20,000 draws.
+def test_reparameterised_sites_keep_their_priors() -> None:
+    """Sites sampled in other coordinates for NUTS must still imply the priors of
+    priors.py, checked on 20,000 draws: τ_product, τ_trial (a total and a share) are two
+    independent HalfNormal(scale); the cut-points (sampled on the arms' marginal scale,
+    which depends on γ) are c₁ ~ N(0, s), log gap ~ N(log g, s_g), independent of γ.
 
-    KS at n = 20,000: the 1% critical distance is 1.63/√n ≈ 0.0115; the independence check
-    uses |corr| < 4/√n ≈ 0.028 (4 sd of a null correlation)."""
+    KS at n = 20,000: the 1% critical distance is 1.63/√n ≈ 0.0115; the independence checks
+    use |corr| < 4/√n ≈ 0.028 (4 sd of a null correlation)."""
     from scipy import stats
 
-    from cohort.model.model import DEFAULT_PRIORS, sample_params
+    from cohort.model.model import DEFAULT_PRIORS as PRIORS
+    from cohort.model.model import sample_params
 
     tables, _ = simulate(jax.random.PRNGKey(5), SyntheticConfig(n_arms=4, patients_per_arm=10))
     data = build_model_data(tables["arms"], tables["kinetic_strata"], tables["patients"])
     n = 20_000
-    draws = Predictive(sample_params, num_samples=n)(jax.random.PRNGKey(3), data,
-                                                     DEFAULT_PRIORS)
+    draws = Predictive(sample_params, num_samples=n)(jax.random.PRNGKey(3), data, PRIORS)
     product, trial = np.asarray(draws["tau_product"]), np.asarray(draws["tau_trial"])
-    for tau, scale in ((product, DEFAULT_PRIORS.tau_prod_scale),
-                       (trial, DEFAULT_PRIORS.tau_trial_scale)):
+    for tau, scale in ((product, PRIORS.tau_prod_scale), (trial, PRIORS.tau_trial_scale)):
         for k in (0, 3):
             assert stats.kstest(tau[:, k], stats.halfnorm(scale=scale).cdf).pvalue > 0.01
     assert abs(np.corrcoef(product[:, 0], trial[:, 0])[0, 1]) < 4 / np.sqrt(n)
+    cuts, gamma = np.asarray(draws["cuts"]), np.asarray(draws["gamma"])
+    low, log_gap = cuts[..., 0], np.log(cuts[..., 1] - cuts[..., 0])
+    for k in range(3):  # response, CRS, ICANS; γ in the same order
+        assert stats.kstest(low[:, k], stats.norm(0.0, PRIORS.cut_scale).cdf).pvalue > 0.01
+        assert stats.kstest(log_gap[:, k], stats.norm(np.log(PRIORS.cut_gap_loc),
+                                                      PRIORS.cut_gap_log_sd).cdf).pvalue > 0.01
+        for value in (np.abs(low[:, k]), log_gap[:, k]):  # |c₁|: a scale that grew with γ
+            assert abs(np.corrcoef(value, gamma[:, k])[0, 1]) < 4 / np.sqrt(n)

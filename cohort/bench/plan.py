@@ -28,6 +28,8 @@ class Options:
     fit_experiments: tuple[str, ...] = tuple(FIT_EXPERIMENTS)  # keys of FIT_EXPERIMENTS
     patients: tuple[int, ...] | None = None  # synthetic data sizes (None: the preset's)
     fit_time_limit_s: float | None = None  # a fit case still running then is stopped
+    synthetic_iterations: tuple[int, int] | None = None  # (warm-up, samples) per chain of
+    # the data-size cases (None: the preset's)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def make_plan(options: Options) -> Plan:
     chosen = {"experiments": tuple(FIT_EXPERIMENTS[k] for k in options.fit_experiments)}
     if options.patients:
         chosen["patients"] = tuple(options.patients)
+    if options.synthetic_iterations:
+        chosen["synthetic_warmup"], chosen["synthetic_samples"] = options.synthetic_iterations
     if not options.quick:
         return Plan(options, options.repeats or 3, fit=FitPlan(**chosen))
     return Plan(

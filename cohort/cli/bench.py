@@ -47,10 +47,18 @@ def parse_options(args: argparse.Namespace) -> tuple[Options, list[str], list[st
     if args.fit_time_limit is not None and not args.fit_time_limit > 0:
         problems.append(Violation("--fit-time-limit", str(args.fit_time_limit),
                                   "must be a number of seconds > 0"))
+    iterations = None
+    if args.synthetic_iterations is not None:
+        parts = [t.strip() for t in args.synthetic_iterations.split(",")]
+        if len(parts) == 2 and all(t.isdigit() and int(t) >= 1 for t in parts):
+            iterations = (int(parts[0]), int(parts[1]))
+        else:
+            problems.append(Violation("--synthetic-iterations", args.synthetic_iterations,
+                                      "must be WARMUP,SAMPLES, two integers >= 1"))
     if problems:
         raise InvalidArgument(problems)
     return (Options(args.quick, args.repeats, args.ipd_share, tuple(experiments),
-                    tuple(patients) or None, args.fit_time_limit), suites, devices)
+                    tuple(patients) or None, args.fit_time_limit, iterations), suites, devices)
 
 
 def _log(line: str) -> None:
@@ -101,5 +109,9 @@ def register(commands: argparse._SubParsersAction,
                    help="stop a fit case that runs longer (checked every 10 iterations) and "
                    "report it failed with its speed and the time it would still need "
                    "(default: no limit)")
+    p.add_argument("--synthetic-iterations", default=None, metavar="WARMUP,SAMPLES",
+                   help="warm-up and sampling iterations per chain of the synthetic data-size "
+                   "cases (default 300,300; --quick: 20,20); ESS/s is a rate, so large data "
+                   "can be measured with fewer")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(run=lambda args: run_bench(args, external))
