@@ -83,6 +83,13 @@ class CorruptArtifact(CohortError):
     reason = "CORRUPT_ARTIFACT"
 
 
+class IncompatibleVersion(CohortError):
+    """A stored version's posterior lacks parameters of the current model (it was fitted by
+    an earlier revision of the model): it cannot be served until refitted."""
+
+    reason = "INCOMPATIBLE_VERSION"
+
+
 class GateFailed(CohortError):
     """A fit finished but failed the diagnostics gate: its version is FAILED, never served."""
 

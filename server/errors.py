@@ -15,6 +15,8 @@ Code choices:
   the request is well formed but beyond a configured limit (patients, draws, specs).
 - GateFailed -> FAILED_PRECONDITION: the fit ran, its draws did not converge; retrying the
   same refit does not help, changing its settings or data may.
+- IncompatibleVersion -> FAILED_PRECONDITION: the version was fitted by an earlier model
+  revision; a refit (not a retry) makes one that can be served.
 - Interrupted -> ABORTED: the refit's process stopped; starting it again is the fix.
 
 A failed operation carries the same mapping in its `error` (`operation_error`).
@@ -38,6 +40,7 @@ from cohort.errors import (
     Conflict,
     CorruptArtifact,
     GateFailed,
+    IncompatibleVersion,
     Interrupted,
     InvalidArgument,
     LimitExceeded,
@@ -62,6 +65,7 @@ _CODES: tuple[tuple[type[CohortError], grpc.StatusCode], ...] = (
     (Conflict, grpc.StatusCode.ALREADY_EXISTS),
     (CorruptArtifact, grpc.StatusCode.DATA_LOSS),
     (GateFailed, grpc.StatusCode.FAILED_PRECONDITION),
+    (IncompatibleVersion, grpc.StatusCode.FAILED_PRECONDITION),
     (Interrupted, grpc.StatusCode.ABORTED),
 )
 _GENERIC = {

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cohort.contract import DISEASES
 from cohort.engine import OUTCOMES, Engine, EngineConfig, kernel
-from cohort.errors import InvalidArgument
+from cohort.errors import IncompatibleVersion, InvalidArgument
 from cohort.home import Home
 from cohort.spec import CohortSpec, Product, Regimen, parse_spec
 from cohort.versions import Version
@@ -191,3 +191,16 @@ def test_sweep_returns_one_prediction_per_value(engine: Engine) -> None:
         with pytest.raises(InvalidArgument) as error:
             engine.sweep(spec, path, values)
         assert error.value.violations[0].field.startswith("sweep."), path
+
+
+def test_a_posterior_of_an_earlier_model_revision_is_refused_by_name(
+        fitted_home: tuple[Home, Version]) -> None:
+    """A version fitted before a reparameterisation has other sites; replaying it must be
+    refused with the missing names, not fail inside numpyro (an unseeded sample)."""
+    home, version = fitted_home
+    fitted = load_fitted(home, version.id)
+    idata = fitted.idata.copy()
+    idata.posterior = idata.posterior.rename({"cut_low_marginal": "cut_low"})
+    with pytest.raises(IncompatibleVersion, match="cut_low_marginal") as error:
+        Engine.load(fitted.data, idata)
+    assert error.value.reason == "INCOMPATIBLE_VERSION"

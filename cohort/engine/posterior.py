@@ -24,7 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro import handlers
 
-from cohort.model import DataIndex, ModelData, Priors, sample_params
+from cohort.errors import IncompatibleVersion
+from cohort.model import DataIndex, ModelData, Priors, latent_sites, sample_params
 from cohort.model.data import GVHD_ELIGIBLE
 from cohort.model.model import DEFAULT_PRIORS, cell_loglik
 
@@ -83,8 +84,14 @@ def _replay(data: ModelData, priors: Priors, draw: dict[str, Array]) -> tuple:
 def load_posterior(data: ModelData, idata: az.InferenceData, dtype: str = "float64",
                    priors: Priors = DEFAULT_PRIORS,
                    batch_size: int = 128) -> tuple[PosteriorDraws, Catalogue]:
-    """Engine input from a version's model data and posterior (S = chains × draws)."""
+    """Engine input from a version's model data and posterior (S = chains × draws);
+    IncompatibleVersion when the posterior lacks a parameter of the current model."""
     flat = _flat(idata)
+    missing = sorted(latent_sites(data, priors) - set(flat))
+    if missing:
+        raise IncompatibleVersion(
+            f"the posterior has no draws of {', '.join(missing)}: it was fitted by an earlier "
+            "revision of the model; refit (cohort fit, or a refit on the server) to serve it")
     sites = {k: jnp.asarray(v) for k, v in flat.items()}
     params, combo_logpost = jax.jit(lambda d: jax.lax.map(
         lambda one: _replay(data, priors, one), d, batch_size=batch_size))(sites)

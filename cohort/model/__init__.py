@@ -15,7 +15,13 @@ from cohort.model.data import (
     build_model_data,
 )
 from cohort.model.features import FEATURES, ld_feature
-from cohort.model.model import Params, cohort_model, params_from_samples, sample_params
+from cohort.model.model import (
+    Params,
+    cohort_model,
+    latent_sites,
+    params_from_samples,
+    sample_params,
+)
 from cohort.model.priors import SIGMA_E, Priors
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "Priors",
     "build_model_data",
     "cohort_model",
+    "latent_sites",
     "ld_feature",
     "params_from_samples",
     "sample_params",

@@ -115,6 +115,12 @@ def params_from_samples(samples: dict[str, Array], data: ModelData,
     return jax.vmap(one)(samples)
 
 
+def latent_sites(data: ModelData, priors: Priors = DEFAULT_PRIORS) -> frozenset[str]:
+    """Names of the sampled parameter sites: what a posterior of this model must hold."""
+    trace = handlers.trace(handlers.seed(sample_params, 0)).get_trace(data, priors)
+    return frozenset(name for name, site in trace.items() if site["type"] == "sample")
+
+
 def _level_prior(data: ModelData, priors: Priors) -> Array:
     """log ω_c = Σ_attribute log frequency of the combination's level (Dirichlet prior)."""
     total = 0.0
