@@ -111,7 +111,8 @@ def register(commands: argparse._SubParsersAction,
                    "(default: no limit)")
     p.add_argument("--synthetic-iterations", default=None, metavar="WARMUP,SAMPLES",
                    help="warm-up and sampling iterations per chain of the synthetic data-size "
-                   "cases (default 300,300; --quick: 20,20); ESS/s is a rate, so large data "
-                   "can be measured with fewer")
+                   "cases (default 300,300; --quick: 20,20); ESS/s is a rate, so fewer "
+                   "samples do, but keep warm-up >= 150: shorter leaves large data with "
+                   "an unadapted metric and deep trees (docs/BENCHMARKS.md)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(run=lambda args: run_bench(args, external))
