@@ -52,7 +52,7 @@ from cohort.refit_process import Job, Snapshot, Written
 from cohort.store import check_request_id
 from cohort.versions import load_version, serving_version, set_serving
 
-DEFAULT_CONFIG = FitConfig()  # DESIGN §5: 4 chains x 1000 warm-up + 1000 draws
+DEFAULT_CONFIG = FitConfig()  # the fit defaults: 4 chains x 1000 warm-up + 2000 draws
 MAX_CHAINS = 64
 MAX_ITERATIONS = 100_000  # per chain and phase: a bound on one request's memory and time
 _SAMPLER_PHASES = {"warmup": Phase.WARMUP, "sampling": Phase.SAMPLING}

@@ -124,15 +124,20 @@ def register(commands: argparse._SubParsersAction) -> None:
         "READY when the gate passes (R-hat < 1.01, bulk/tail ESS >= 400, no divergences), "
         "else FAILED; a READY version is promoted to serving unless --no-promote. "
         "Exit code 3 when the gate fails.")
-    p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--warmup", type=int, default=1000, help="warm-up iterations per chain")
-    p.add_argument("--samples", type=int, default=1000, help="kept draws per chain")
-    p.add_argument("--seed", type=int, default=0)
+    defaults = FitConfig()
+    p.add_argument("--chains", type=int, default=defaults.num_chains,
+                   help="chains (default: %(default)s)")
+    p.add_argument("--warmup", type=int, default=defaults.num_warmup,
+                   help="warm-up iterations per chain (default: %(default)s)")
+    p.add_argument("--samples", type=int, default=defaults.num_samples,
+                   help="kept draws per chain (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=defaults.seed,
+                   help="random seed of the chains (default: %(default)s)")
     p.add_argument("--position", type=int, default=None, help="snapshot ledger position")
     p.add_argument("--init-from", metavar="VERSION",
                    help="warm start from a version's step size, mass matrix and positions")
-    p.add_argument("--warm-start-warmup", type=int, default=200,
-                   help="warm-up iterations when warm-starting")
+    p.add_argument("--warm-start-warmup", type=int, default=defaults.warm_start_warmup,
+                   help="warm-up iterations when warm-starting (default: %(default)s)")
     p.add_argument("--no-promote", action="store_true", help="do not move the serving alias")
     p.set_defaults(run=run_fit)
 
