@@ -4,7 +4,8 @@ Layout under `home/operations/`:
 
     op-20260509T073525Z-1a2b3c4d.json   one operation, replaced atomically on every change
     .tmp-<random>.json                  a record being written; never read
-    refit.lock                          flock held by the process running a refit
+    refit.lock                          flock held by the process running a fit that may
+                                        promote: a refit, `cohort fit`, a first fit
 
 A record is written to a temp file, fsynced, renamed over the old one and the directory
 fsynced, so a reader sees the old or the new state, never half of one, and an operation
@@ -24,6 +25,8 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,6 +37,7 @@ from cohort.diagnostics import Diagnostics
 from cohort.durable import fsync
 from cohort.errors import (
     CohortError,
+    Conflict,
     CorruptArtifact,
     Interrupted,
     InvalidArgument,
@@ -175,8 +179,31 @@ def interrupt_unfinished(directory: Path) -> list[Operation]:
     return failed
 
 
+def fit_running(directory: Path) -> Conflict:
+    """The error for a fit that finds the home's fit lock held by someone else."""
+    running = [op.id for op in list_operations(directory) if not op.done]
+    holder = (f"a refit ({', '.join(running)})" if running
+              else "`cohort fit`, a server's first fit, or a refit not recorded yet")
+    return Conflict(f"another fit is running on this home: {holder}; retry when it is done")
+
+
+@contextmanager
+def fit_lock(directory: Path) -> Iterator[None]:
+    """Hold the home's fit lock around a fit that promotes outside the refit worker
+    (`cohort fit`, the server's first fit), so it never races a refit to the serving
+    alias; Conflict at once when another fit holds it."""
+    lock = RefitLock(open_dir(directory))
+    if not lock.acquire():
+        raise fit_running(directory)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class RefitLock:
-    """The exclusive flock on `refit.lock` that marks this process as running a refit."""
+    """The exclusive flock on `refit.lock` that marks this process as running a fit that
+    may promote (a refit, `cohort fit`, a server's first fit)."""
 
     def __init__(self, directory: Path):
         self._path = directory / LOCK_FILE

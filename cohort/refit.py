@@ -9,7 +9,8 @@ One job at a time:
   client may retry StartRefit freely);
 - while this worker runs a refit, any other request joins it: the caller gets the running
   operation, and its own parameters are not used;
-- while another process runs a refit on the same home, StartRefit is a Conflict naming it.
+- while another fit holds the home's fit lock (a refit in another process, `cohort fit`,
+  the server's first fit), StartRefit is a Conflict naming it.
 
 A refit fits the store's snapshot (latest, or the requested ledger position), warm-started
 from the serving version when that has warm-start state, and writes a READY or FAILED
@@ -38,7 +39,6 @@ from cohort import operations, refit_process, warmstart
 from cohort.diagnostics import Gate
 from cohort.errors import (
     CohortError,
-    Conflict,
     CorruptArtifact,
     GateFailed,
     Interrupted,
@@ -136,9 +136,7 @@ class RefitWorker:
             if self._running is not None:
                 return self._join(self._running, request.request_id)
             if not self._lock.acquire():
-                running = [op.id for op in operations.list_operations(self._dir) if not op.done]
-                raise Conflict(f"a refit is running in another server process on this home "
-                               f"({', '.join(running) or 'operation not recorded yet'})")
+                raise operations.fit_running(self._dir)
             try:
                 operations.interrupt_unfinished(self._dir)
                 for states in self._history.values():

@@ -2,7 +2,8 @@
 
 In order: the version the serving alias names; else the newest READY version (promoted);
 else a fit of the current snapshot (bundled arms + accepted submissions) with the settings'
-first-fit config, printing progress, promoted if it passes the gate. A first fit that
+first-fit config, printing progress, promoted if it passes the gate; it holds the home's fit
+lock, so a StartRefit meanwhile is refused (Conflict) rather than racing it. A first fit that
 fails the gate is reported and NOT served — health stays NOT_SERVING and queries answer
 UNAVAILABLE until a READY version exists (a refit, or SetServingModel) — unless the
 operator passed `--serve-failed-fit`: then it is served unpromoted, and every answer
@@ -15,7 +16,7 @@ import logging
 import sys
 import time
 
-from cohort import versions
+from cohort import operations, versions
 from cohort.cli.models import ProgressPrinter, fit_plan, fit_report
 from cohort.errors import CohortError
 from cohort.workflow import current_snapshot, fit_snapshot
@@ -42,6 +43,28 @@ def _first_fit(settings: Settings) -> versions.Version:
     return version
 
 
+def _serve_first_fit(settings: Settings, model: ServingModel) -> bool:
+    version = _first_fit(settings)
+    if version.status != versions.READY and not settings.serve_failed_fit:
+        _LOG.error("the first fit (%s) FAILED the diagnostics gate, so nothing is served: "
+                   "health stays NOT_SERVING and queries answer UNAVAILABLE. Refit with more "
+                   "iterations (StartRefit, `cohort fit`), or restart with --serve-failed-fit "
+                   "to serve it anyway.", version.id)
+        return False
+    if version.status != versions.READY:
+        _LOG.warning("serving %s although it FAILED the diagnostics gate "
+                     "(--serve-failed-fit); it is not promoted", version.id)
+        model.serve_unpromoted(version.id)
+    else:
+        _load(model, version.id)
+    return True
+
+
+def _load(model: ServingModel, version_id: str) -> None:
+    _LOG.info("loading and warming model version %s", version_id)
+    model.swap_to(version_id)
+
+
 def start_serving(settings: Settings, model: ServingModel) -> bool:
     """Load (fitting first if needed), warm and serve a version; False when there is
     nothing servable — the reason is logged and health stays NOT_SERVING."""
@@ -50,21 +73,13 @@ def start_serving(settings: Settings, model: ServingModel) -> bool:
         version_id = (versions.serving_version(settings.home.models_dir)
                       or newest_ready(settings))
         if version_id is None:
-            version = _first_fit(settings)
-            if version.status != versions.READY and not settings.serve_failed_fit:
-                _LOG.error("the first fit (%s) FAILED the diagnostics gate, so nothing is "
-                           "served: health stays NOT_SERVING and queries answer UNAVAILABLE. "
-                           "Refit with more iterations (StartRefit, `cohort fit`), or restart "
-                           "with --serve-failed-fit to serve it anyway.", version.id)
-                return False
-            if version.status != versions.READY:
-                _LOG.warning("serving %s although it FAILED the diagnostics gate "
-                             "(--serve-failed-fit); it is not promoted", version.id)
-                model.serve_unpromoted(version.id)
-                return True
-            version_id = version.id
-        _LOG.info("loading and warming model version %s", version_id)
-        model.swap_to(version_id)
+            # the fit lock: a StartRefit meanwhile is a Conflict, not a second fit racing
+            # this one to the serving alias
+            with operations.fit_lock(settings.home.operations_dir):
+                if not _serve_first_fit(settings, model):
+                    return False
+        else:
+            _load(model, version_id)
     except CohortError as error:
         _LOG.error("cannot serve a model: %s; health stays NOT_SERVING (promote another "
                    "version with SetServingModel)", error)

@@ -8,6 +8,7 @@ from pathlib import Path
 import arviz as az
 import pytest
 
+from cohort import operations
 from cohort.cli import main
 from cohort.home import Home
 from cohort.versions import Version, serving_version
@@ -62,3 +63,21 @@ def test_bad_fit_settings_are_named_and_nothing_is_written(
     assert code == 2
     assert "num_chains" in err and "num_samples" in err and "Traceback" not in err
     assert not (home / "models").exists() or not any((home / "models").iterdir())
+
+
+def test_a_promoting_fit_is_refused_while_another_fit_holds_the_home(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`cohort fit` takes the home's fit lock, so it cannot race a server's refit (or a
+    first fit) to the serving alias: refused at once, naming why, nothing written."""
+    home = Home.resolve(tmp_path / "home")
+    elsewhere = operations.RefitLock(operations.open_dir(home.operations_dir))
+    assert elsewhere.acquire()  # another descriptor: flock sees another owner
+    try:
+        code = main(["--home", str(home.root), "fit", "--chains", "2", "--warmup", "150",
+                     "--samples", "100"])
+    finally:
+        elsewhere.release()
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "error (CONFLICT): another fit is running on this home" in err
+    assert not home.models_dir.exists() or not any(home.models_dir.iterdir())

@@ -60,6 +60,10 @@ def test_main_command_serves_and_the_client_example_answers(tmp_path: Path) -> N
             assert early.health() == health_pb2.HealthCheckResponse.NOT_SERVING
             assert failure(early.predict, [parse_spec(json.loads(
                 (ROOT / client_args[-1]).read_text()))]).code is grpc.StatusCode.UNAVAILABLE
+            # the first fit holds the home's fit lock: a refit now would race it to the alias
+            refused = failure(early.start_refit, "during-first-fit")
+            assert refused.code is grpc.StatusCode.ALREADY_EXISTS, refused
+            assert "another fit is running on this home" in refused.message
         address = wait_serving(process, home, timeout_s=900)
         serving_s = time.monotonic() - started
         answer = subprocess.run([str(bindir / Path(client).name), *client_args], cwd=ROOT,

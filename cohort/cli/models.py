@@ -6,12 +6,14 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
 
 from cohort.fit import FitConfig, FitResult, Progress, check_config, use_compile_cache
 from cohort.home import Home
+from cohort.operations import fit_lock
 from cohort.report import forest_plot, main_effects
 from cohort.snapshot import Snapshot
 from cohort.versions import Version, VersionSummary, list_versions, set_serving
@@ -57,14 +59,17 @@ def run_fit(args: argparse.Namespace) -> int:
     home = Home.resolve(args.home)
     use_compile_cache(home.compile_cache)
     snapshot = current_snapshot(home, args.position)
-    print(fit_plan(snapshot, config), file=sys.stderr)
-    version, result = fit_snapshot(home, snapshot, config, ProgressPrinter(), args.init_from)
-    print(f"\n{fit_report(version, result)}")
-    if result.warm_start_note:
-        print(f"  warm start: {result.warm_start_note}")
-    if version.status == "READY" and not args.no_promote:
-        set_serving(home.models_dir, version.id)
-        print(f"  promoted: {version.id} is now serving")
+    # a fit that may promote holds the home's fit lock: it never races a server's refit
+    with nullcontext() if args.no_promote else fit_lock(home.operations_dir):
+        print(fit_plan(snapshot, config), file=sys.stderr)
+        version, result = fit_snapshot(home, snapshot, config, ProgressPrinter(),
+                                       args.init_from)
+        print(f"\n{fit_report(version, result)}")
+        if result.warm_start_note:
+            print(f"  warm start: {result.warm_start_note}")
+        if version.status == "READY" and not args.no_promote:
+            set_serving(home.models_dir, version.id)
+            print(f"  promoted: {version.id} is now serving")
     return 0 if version.status == "READY" else 3
 
 
@@ -138,7 +143,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="warm start from a version's step size, mass matrix and positions")
     p.add_argument("--warm-start-warmup", type=int, default=defaults.warm_start_warmup,
                    help="warm-up iterations when warm-starting (default: %(default)s)")
-    p.add_argument("--no-promote", action="store_true", help="do not move the serving alias")
+    p.add_argument("--no-promote", action="store_true",
+                   help="do not move the serving alias (nor take the home's fit lock, so it "
+                   "may run beside a server's refit)")
     p.set_defaults(run=run_fit)
 
     group = commands.add_parser("models", help="list, show and promote model versions")
