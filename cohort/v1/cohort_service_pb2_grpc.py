@@ -143,7 +143,8 @@ class CohortServiceServicer:
     def StartRefit(self, request, context):
         """Starts (or joins, for a repeated request id) a refit; returns its operation at once.
         One refit at a time: while one runs, every request joins it. ALREADY_EXISTS when
-        another server process on the same home is running one.
+        another fit holds the home's fit lock: a refit of another server process on the same
+        home, a promoting `cohort fit`, or this server's first fit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
