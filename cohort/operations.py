@@ -24,8 +24,9 @@ import fcntl
 import json
 import os
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -188,20 +189,30 @@ def fit_running(directory: Path) -> Conflict:
 
 
 @contextmanager
-def fit_lock(directory: Path) -> Iterator[None]:
+def fit_lock(directory: Path, on_wait: Callable[[Conflict], None] | None = None,
+             poll_seconds: float = 0.5) -> Iterator[None]:
     """Hold the home's fit lock around a fit that promotes outside the refit worker
     (`cohort fit`, the server's first fit), so it never races a refit to the serving
-    alias; Conflict at once when another fit holds it."""
-    lock = RefitLock(open_dir(directory))
+    alias. When another fit holds it: Conflict at once, or, given `on_wait`, that is told
+    who holds it and the lock is awaited. Holding it, no live process runs a refit, so
+    unfinished records are stale."""
+    lock = FitLock(open_dir(directory))
     if not lock.acquire():
-        raise fit_running(directory)
+        if on_wait is None:
+            raise fit_running(directory)
+        on_wait(fit_running(directory))
+        while not lock.acquire():
+            time.sleep(poll_seconds)  # polled, not a blocking flock: a signal can land on
+            # another thread, and Python runs its handler only between the main thread's
+            # bytecodes
     try:
+        interrupt_unfinished(directory)
         yield
     finally:
         lock.release()
 
 
-class RefitLock:
+class FitLock:
     """The exclusive flock on `refit.lock` that marks this process as running a fit that
     may promote (a refit, `cohort fit`, a server's first fit)."""
 

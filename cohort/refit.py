@@ -120,7 +120,7 @@ class RefitWorker:
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[str] | None = None
         self._stopping = threading.Event()
-        self._lock = operations.RefitLock(self._dir)
+        self._lock = operations.FitLock(self._dir)
         if self._lock.acquire():  # else another process is refitting: its records are live
             try:
                 operations.interrupt_unfinished(self._dir)

@@ -2,8 +2,9 @@
 
 In order: the version the serving alias names; else the newest READY version (promoted);
 else a fit of the current snapshot (bundled arms + accepted submissions) with the settings'
-first-fit config, printing progress, promoted if it passes the gate; it holds the home's fit
-lock, so a StartRefit meanwhile is refused (Conflict) rather than racing it. A first fit that
+first-fit config, printing progress, promoted if it passes the gate. The first fit holds
+the home's fit lock, so a StartRefit meanwhile is refused (Conflict) rather than racing it;
+if another fit holds the lock at start, the server waits for it and looks again. A first fit that
 fails the gate is reported and NOT served — health stays NOT_SERVING and queries answer
 UNAVAILABLE until a READY version exists (a refit, or SetServingModel) — unless the
 operator passed `--serve-failed-fit`: then it is served unpromoted, and every answer
@@ -30,6 +31,15 @@ def newest_ready(settings: Settings) -> str | None:
     ready = [v.id for v in versions.list_versions(settings.home.models_dir)
              if v.status == versions.READY]
     return ready[-1] if ready else None  # ids sort by creation time
+
+
+def _servable(settings: Settings) -> str | None:
+    return versions.serving_version(settings.home.models_dir) or newest_ready(settings)
+
+
+def _wait_for_fit(busy: CohortError) -> None:
+    _LOG.warning("no READY model version yet and %s; waiting for it before deciding "
+                 "whether to fit one", busy)
 
 
 def _first_fit(settings: Settings) -> versions.Version:
@@ -70,15 +80,16 @@ def start_serving(settings: Settings, model: ServingModel) -> bool:
     nothing servable — the reason is logged and health stays NOT_SERVING."""
     started = time.perf_counter()
     try:
-        version_id = (versions.serving_version(settings.home.models_dir)
-                      or newest_ready(settings))
+        version_id = _servable(settings)
         if version_id is None:
             # the fit lock: a StartRefit meanwhile is a Conflict, not a second fit racing
-            # this one to the serving alias
-            with operations.fit_lock(settings.home.operations_dir):
-                if not _serve_first_fit(settings, model):
+            # this one to the serving alias; a fit already running (`cohort fit`, another
+            # server's refit) is awaited, and what it promoted is served instead
+            with operations.fit_lock(settings.home.operations_dir, on_wait=_wait_for_fit):
+                version_id = _servable(settings)
+                if version_id is None and not _serve_first_fit(settings, model):
                     return False
-        else:
+        if version_id is not None:
             _load(model, version_id)
     except CohortError as error:
         _LOG.error("cannot serve a model: %s; health stays NOT_SERVING (promote another "

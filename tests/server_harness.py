@@ -128,15 +128,21 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
             "JAX_COMPILATION_CACHE_DIR": str(jax.config.jax_compilation_cache_dir), **extra}
 
 
-def wait_listening(process: subprocess.Popen, home: Path, timeout_s: float) -> str:
-    """The address the server logged once it listens (fails fast if the process exits)."""
+def wait_logged(process: subprocess.Popen, home: Path, pattern: str,
+                timeout_s: float) -> re.Match:
+    """The first match of `pattern` in the server's log (fails fast if the process exits)."""
     log, deadline = home.parent / "serve.log", time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
-        if found := re.search(r"listening on (\S+:\d+)", log.read_text()):
-            return found.group(1)
+        if found := re.search(pattern, log.read_text()):
+            return found
         time.sleep(0.5)
-    raise AssertionError(f"not listening after {timeout_s} s:\n{log.read_text()}")
+    raise AssertionError(f"no {pattern!r} in the log after {timeout_s} s:\n{log.read_text()}")
+
+
+def wait_listening(process: subprocess.Popen, home: Path, timeout_s: float) -> str:
+    """The address the server logged once it listens."""
+    return wait_logged(process, home, r"listening on (\S+:\d+)", timeout_s).group(1)
 
 
 def wait_serving(process: subprocess.Popen, home: Path, timeout_s: float) -> str:

@@ -70,7 +70,7 @@ def test_a_promoting_fit_is_refused_while_another_fit_holds_the_home(
     """`cohort fit` takes the home's fit lock, so it cannot race a server's refit (or a
     first fit) to the serving alias: refused at once, naming why, nothing written."""
     home = Home.resolve(tmp_path / "home")
-    elsewhere = operations.RefitLock(operations.open_dir(home.operations_dir))
+    elsewhere = operations.FitLock(operations.open_dir(home.operations_dir))
     assert elsewhere.acquire()  # another descriptor: flock sees another owner
     try:
         code = main(["--home", str(home.root), "fit", "--chains", "2", "--warmup", "150",

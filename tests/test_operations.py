@@ -99,7 +99,7 @@ def test_start_marks_a_dead_process_refit_interrupted(home: Home) -> None:
 
 def test_a_live_refit_elsewhere_is_left_alone_and_blocks_a_second(home: Home) -> None:
     directory = operations.open_dir(home.operations_dir)
-    elsewhere = operations.RefitLock(directory)  # another descriptor: flock sees another owner
+    elsewhere = operations.FitLock(directory)  # another descriptor: flock sees another owner
     assert elsewhere.acquire()
     try:
         live = _running(directory)
@@ -113,9 +113,27 @@ def test_a_live_refit_elsewhere_is_left_alone_and_blocks_a_second(home: Home) ->
     assert RefitWorker(home).get(live.id).phase is Phase.FAILED  # its owner is gone now
 
 
+def test_the_fit_lock_refuses_or_waits_and_clears_records_of_dead_refits(home: Home) -> None:
+    """`fit_lock` (`cohort fit`, a server's first fit): Conflict naming the live refit, or
+    with `on_wait` a wait until it ends; once held, a record no live process owns is FAILED."""
+    directory = operations.open_dir(home.operations_dir)
+    elsewhere = operations.FitLock(directory)
+    assert elsewhere.acquire()
+    live = _running(directory)
+    with pytest.raises(Conflict, match=live.id), operations.fit_lock(directory):
+        pass
+    seen: list[Conflict] = []
+    threading.Timer(0.2, elsewhere.release).start()  # the refit's process ends
+    with operations.fit_lock(directory, on_wait=seen.append, poll_seconds=0.02):
+        assert [live.id in str(busy) for busy in seen] == [True]
+        assert operations.load(directory, live.id).phase is Phase.FAILED
+    assert elsewhere.acquire()  # released on the way out
+    elsewhere.release()
+
+
 def test_watch_follows_another_process_and_stops_when_inactive(home: Home) -> None:
     directory = operations.open_dir(home.operations_dir)
-    elsewhere = operations.RefitLock(directory)
+    elsewhere = operations.FitLock(directory)
     assert elsewhere.acquire()
     try:
         live = _running(directory)

@@ -18,7 +18,14 @@ from grpc_health.v1 import health_pb2
 from cohort.spec import parse_spec
 from server.client import CohortClient
 from tests.conftest import TINY_FIT
-from tests.server_harness import failure, server_env, server_process, wait_listening, wait_serving
+from tests.server_harness import (
+    failure,
+    server_env,
+    server_process,
+    wait_listening,
+    wait_logged,
+    wait_serving,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,6 +68,7 @@ def test_main_command_serves_and_the_client_example_answers(tmp_path: Path) -> N
             assert failure(early.predict, [parse_spec(json.loads(
                 (ROOT / client_args[-1]).read_text()))]).code is grpc.StatusCode.UNAVAILABLE
             # the first fit holds the home's fit lock: a refit now would race it to the alias
+            wait_logged(process, home, "no READY model version", timeout_s=300)
             refused = failure(early.start_refit, "during-first-fit")
             assert refused.code is grpc.StatusCode.ALREADY_EXISTS, refused
             assert "another fit is running on this home" in refused.message

@@ -232,7 +232,7 @@ def test_watch_honours_its_deadline(tmp_path: Path) -> None:
     """A watch of a refit that does not finish ends with DEADLINE_EXCEEDED, promptly."""
     settings = settings_for(tmp_path)
     worker = RefitWorker(settings.home)
-    lock = operations.RefitLock(settings.home.operations_dir)
+    lock = operations.FitLock(settings.home.operations_dir)
     assert lock.acquire()  # as if another live process were running this refit
     try:
         running = operations.new_operation("elsewhere")

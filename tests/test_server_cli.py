@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from cohort import RESEARCH_USE_NOTICE, versions
+from cohort import RESEARCH_USE_NOTICE, operations, versions
 from cohort.cli import EXIT_INVALID
 from cohort.contract import TABLES
 from cohort.home import Home
@@ -154,6 +155,38 @@ def test_start_up_policy(home_copy: tuple[Home, Version], monkeypatch: pytest.Mo
     assert startup.start_serving(loud, model)
     assert model.current().version_id == failed.id
     assert versions.serving_version(home.models_dir) is None  # a FAILED one is never promoted
+
+
+def test_start_up_waits_for_a_running_fit_and_serves_what_it_promoted(
+        home_copy: tuple[Home, Version], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A fresh home whose fit lock another fit holds (`cohort fit`, another server's
+    refit): the server waits for it, then serves the version it promoted — no second fit."""
+    home = home_copy[0]
+    ready = versions.load_version(home.models_dir, home_copy[1].id)
+    (home.models_dir / versions.SERVING).unlink()
+    parked = home.root / "parked"
+    ready.path.rename(parked)  # nothing READY yet: the other fit is still running
+    monkeypatch.setattr(startup, "_first_fit",
+                        lambda _settings: pytest.fail("fitted beside a running fit"))
+    elsewhere = operations.FitLock(operations.open_dir(home.operations_dir))
+    assert elsewhere.acquire()
+    model, outcome = ServingModel(home, TEST_WARM), []
+    settings = Settings(home=home, address="127.0.0.1:0")
+    starting = threading.Thread(
+        target=lambda: outcome.append(startup.start_serving(settings, model)))
+    try:
+        starting.start()
+        deadline = time.monotonic() + 60
+        while "waiting for it" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "another fit is running on this home" in caplog.text
+        parked.rename(ready.path)  # the other fit writes its version and promotes it
+        versions.set_serving(home.models_dir, ready.id)
+    finally:
+        elsewhere.release()
+    starting.join(300)
+    assert outcome == [True] and model.current().version_id == ready.id
 
 
 def test_serve_process_serves_then_drains_on_sigterm(home_copy: tuple[Home, Version]) -> None:

@@ -130,19 +130,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         "else FAILED; a READY version is promoted to serving unless --no-promote. "
         "Exit code 3 when the gate fails.")
     defaults = FitConfig()
-    p.add_argument("--chains", type=int, default=defaults.num_chains,
-                   help="chains (default: %(default)s)")
+    p.add_argument("--chains", type=int, default=defaults.num_chains)
     p.add_argument("--warmup", type=int, default=defaults.num_warmup,
-                   help="warm-up iterations per chain (default: %(default)s)")
+                   help="warm-up iterations per chain")
     p.add_argument("--samples", type=int, default=defaults.num_samples,
-                   help="kept draws per chain (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=defaults.seed,
-                   help="random seed of the chains (default: %(default)s)")
+                   help="kept draws per chain")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="random seed of the chains")
     p.add_argument("--position", type=int, default=None, help="snapshot ledger position")
     p.add_argument("--init-from", metavar="VERSION",
                    help="warm start from a version's step size, mass matrix and positions")
     p.add_argument("--warm-start-warmup", type=int, default=defaults.warm_start_warmup,
-                   help="warm-up iterations when warm-starting (default: %(default)s)")
+                   help="warm-up iterations when warm-starting")
     p.add_argument("--no-promote", action="store_true",
                    help="do not move the serving alias (nor take the home's fit lock, so it "
                    "may run beside a server's refit)")

@@ -114,8 +114,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="warm-start every refit from this version (its step size, mass "
                    "matrix and positions); 'none' for cold refits (default: the serving "
                    "version)")
-    p.add_argument("--warm-start-warmup", type=int, default=200,
-                   help="warm-up iterations of a warm-started refit (default: 200)")
+    p.add_argument("--warm-start-warmup", type=int, default=FitConfig.warm_start_warmup,
+                   help="warm-up iterations of a warm-started refit")
     p.add_argument("--position", type=int, default=None, help="snapshot ledger position")
     p.add_argument("--out", default="loto", help="output directory (default: ./loto)")
     p.set_defaults(run=run_validate)
