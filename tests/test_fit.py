@@ -86,6 +86,15 @@ def test_fit_writes_a_ready_version(cold: tuple) -> None:
     assert t.wall_s >= t.compile_s + t.warmup_s + t.sampling_s > 0
 
 
+def test_every_chain_samples_with_one_step_size(cold: tuple) -> None:
+    """The chains adapt their own step sizes in warm-up (they differ), then all sample with
+    the smallest of them: one value over every chain and draw, also in the warm-start state."""
+    *_, result, _ = cold
+    steps = result.idata.sample_stats["step_size"].values  # (chain, draw)
+    assert steps.shape == (2, 300) and np.unique(steps).size == 1
+    np.testing.assert_array_equal(result.adapted.step_size, steps[:, 0])
+
+
 def test_warm_start_reuses_adaptation_with_shorter_warmup(cold: tuple) -> None:
     models_dir, first, before, _ = cold
     config = FitConfig(**{**TINY.__dict__, "seed": 2})
@@ -189,6 +198,7 @@ result = fit_model(jax.random.PRNGKey(0), model, {"y": np.array([0.5, -0.2])},
 assert result.chain_method == "parallel", result.chain_method
 assert result.idata.posterior["mu"].shape == (2, 100)
 assert [e.iteration for e in events] == [50, 100, 50, 100]
+assert np.unique(result.idata.sample_stats["step_size"].values).size == 1  # one step, all chains
 print("ok")
 """
 
