@@ -78,15 +78,15 @@ def test_bad_flags_are_reported_together(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_fit_experiments_choose_the_cases_around_the_baseline() -> None:
     options = Options(fit_experiments=("sizes",), patients=(1_000, 10_000))
-    cases = fit_cases(make_plan(options).fit, "cpu")
+    cases = fit_cases(make_plan(options).fit)
     assert [(c.experiment, c.data, c.patients, c.warmup) for c in cases] == [
         ("chain method", "bundled", 0, 1000), ("data size", "synthetic", 1_000, 300),
         ("data size", "synthetic", 10_000, 300)]
     shorter = Options(fit_experiments=("sizes",), patients=(10_000,),
                       synthetic_iterations=(100, 150))
-    assert [(c.data, c.warmup, c.samples) for c in fit_cases(make_plan(shorter).fit, "cpu")] \
+    assert [(c.data, c.warmup, c.samples) for c in fit_cases(make_plan(shorter).fit)] \
         == [("bundled", 1000, 1000), ("synthetic", 100, 150)]
-    everything = fit_cases(make_plan(Options()).fit, "cpu")
+    everything = fit_cases(make_plan(Options()).fit)
     assert {c.experiment for c in everything} == {"chain method", "precision", "chain count",
                                                   "data size"}
 
@@ -119,7 +119,7 @@ def test_fit_suite_measures_each_case_or_says_why_not() -> None:
     """The fit machinery on a toy model (the real one compiles for minutes)."""
     plan = FitPlan(chains=2, warmup=10, samples=10, methods=("vectorized", "parallel"),
                    patients=(), chain_counts=(), max_tree_depth=3)
-    cases = fit_cases(plan, "cpu")
+    cases = fit_cases(plan)
     assert [(c.experiment, c.chain_method, c.dtype) for c in cases] == [
         ("chain method", "vectorized", "float64"), ("chain method", "parallel", "float64"),
         ("precision", "vectorized", "float32")]
@@ -145,7 +145,7 @@ def test_a_fit_past_the_time_limit_is_stopped_and_says_how_far_it_got() -> None:
     plan = FitPlan(chains=2, warmup=20, samples=20, methods=("vectorized",), patients=(),
                    chain_counts=(), max_tree_depth=3, experiments=("chain method",))
     toy = Workload("toy", _toy, {"y": jnp.arange(6.0)}, 6, 0)
-    stopped, = run_cases(jax.random.PRNGKey(0), fit_cases(plan, "cpu"), lambda case: toy, 1,
+    stopped, = run_cases(jax.random.PRNGKey(0), fit_cases(plan), lambda case: toy, 1,
                          "cpu", lambda line: None, limit_s=1e-9)
     assert stopped["status"] == "failed" and stopped["runs"] == []
     assert "stopped at the time limit" in stopped["reason"]

@@ -77,7 +77,7 @@ def test_fit_writes_a_ready_version(cold: tuple) -> None:
     assert {"posterior", "sample_stats", "log_likelihood", "observed_data",
             "constant_data"} <= set(idata.groups())
     assert idata.posterior["eta"].shape == (2, 300, 8)
-    assert idata.posterior["mu"].dtype == np.float64  # float64 on CPU
+    assert idata.posterior["mu"].dtype == np.float64  # the default on every device
     np.testing.assert_array_equal(idata.observed_data["y"].values, Y)
     np.testing.assert_array_equal(idata.constant_data["sigma"].values, SIGMA)
     assert idata.log_likelihood["y"].shape == (2, 300, 8)

@@ -61,14 +61,9 @@ class FitCase:
                 "samples": self.samples, "max_tree_depth": self.max_tree_depth}
 
 
-def default_dtype(platform: str) -> str:
-    """What a fit uses when not told (cohort.fit): float64 on CPU, float32 elsewhere."""
-    return "float64" if platform == "cpu" else "float32"
-
-
-def fit_cases(plan: FitPlan, platform: str) -> list[FitCase]:
-    """The cases of one device, baseline first."""
-    dtype = default_dtype(platform)
+def fit_cases(plan: FitPlan) -> list[FitCase]:
+    """The cases of one device, baseline first; the baseline in a fit's default float."""
+    dtype = "float64" if FitConfig().x64 else "float32"
     other = "float32" if dtype == "float64" else "float64"
     depth = plan.max_tree_depth
     methods = [m for m in plan.methods if m != "vectorized"]
@@ -117,7 +112,7 @@ def _time_limit(limit_s: float | None) -> ProgressFn | None:
         elapsed = time.perf_counter() - start
         if elapsed > limit_s:
             more = "" if progress.eta_seconds is None else \
-                f"; at that speed about {progress.eta_seconds / 60:.0f} min more"
+                f"; at that speed about {progress.eta_seconds:.0f} s more"
             raise TimeLimitReached(
                 f"stopped at the time limit ({limit_s:.0f} s): {progress.phase} iteration "
                 f"{progress.iteration}/{progress.total} after {elapsed:.0f} s incl. compile"

@@ -43,7 +43,7 @@ def run_task(task: dict[str, Any]) -> list[Result] | dict[str, Any]:
     key = jax.random.PRNGKey(SEED)
     if suite == "fit":
         chosen = FIT_GROUPS[task["group"]]
-        cases = [c for c in fit_cases(plan.fit, jax.default_backend()) if chosen(c.chain_method)]
+        cases = [c for c in fit_cases(plan.fit) if chosen(c.chain_method)]
         workloads = workload_source(key, plan.fit, plan.options.ipd_share)
         return run_cases(key, cases, workloads, plan.repeats, device, _log,
                          plan.options.fit_time_limit_s)
